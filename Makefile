@@ -25,11 +25,11 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export ANSIBLE_NOCOLOR := 1
 export PY_COLORS := 0
 
-.PHONY: help setup test lint yamllint ansible-lint sanity units clean
+.PHONY: help setup test lint yamllint ansible-lint sanity units integration firmware clean
 
 help:
 	@echo "make setup   - create .venv (Python 3.11), install pinned requirements, build+install the collection"
-	@echo "make test    - yamllint, ansible-lint (production), ansible-test sanity, unit tests"
+	@echo "make test    - yamllint, ansible-lint (production), ansible-test sanity, unit tests, integration targets"
 	@echo "make clean   - remove .venv, build output and test output"
 
 # --- set-up -----------------------------------------------------------------
@@ -55,7 +55,7 @@ setup: $(COLLECTION)/MANIFEST.json
 
 # --- tests ------------------------------------------------------------------
 
-test: setup lint sanity units
+test: setup lint sanity units integration
 
 lint: yamllint ansible-lint
 
@@ -71,9 +71,23 @@ sanity: setup
 	python scripts/ansible_test_pip_bootstrap.py --seed
 	cd $(COLLECTION) && ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION) ansible-test sanity --venv --requirements --python 3.11 --color no
 
-units: setup
+# Real Raspberry Pi boot files (Debian's raspi-firmware) for image fixtures and lab nodes.
+FIRMWARE_DIR := $(CURDIR)/.cache/raspi-firmware
+export PICOCLOUD_RASPI_FIRMWARE := $(FIRMWARE_DIR)/root/usr/lib/raspi-firmware
+
+firmware: $(FIRMWARE_DIR)/root
+
+$(FIRMWARE_DIR)/root:
+	scripts/debian-fetch.sh bookworm "main non-free-firmware" all raspi-firmware $(FIRMWARE_DIR)
+
+units: setup firmware
 	cd $(COLLECTION) && python -m pytest -p no:cacheprovider tests/unit \
 	    --cov=ansible_collections.picocloud.edge.plugins --cov-report=term-missing
+
+# ansible-test integration targets (tests/integration/targets), run on this
+# machine: each one runs check mode, apply, re-apply and check mode again.
+integration: setup firmware
+	cd $(COLLECTION) && ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION) ansible-test integration --python 3.11 --color no
 
 clean:
 	rm -rf $(VENV) .build tests/output
