@@ -25,11 +25,15 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export ANSIBLE_NOCOLOR := 1
 export PY_COLORS := 0
 
-.PHONY: help setup test lint yamllint ansible-lint sanity units integration firmware clean
+.PHONY: help setup test lint yamllint ansible-lint sanity units integration firmware clean \
+        docker lab-image lab-up lab-down demo
 
 help:
 	@echo "make setup   - create .venv (Python 3.11), install pinned requirements, build+install the collection"
 	@echo "make test    - yamllint, ansible-lint (production), ansible-test sanity, unit tests, integration targets"
+	@echo "make demo    - lab up (3 nodes), then picocloud.edge.site and picocloud.edge.verify on it"
+	@echo "make lab-up  - bring the lab up (LAB_ARGS='-e lab_nodes=5 -e lab_arm64_nodes=1' to change it)"
+	@echo "make lab-down- remove the lab's nodes, network and volumes (the cached image stays)"
 	@echo "make clean   - remove .venv, build output and test output"
 
 # --- set-up -----------------------------------------------------------------
@@ -78,7 +82,7 @@ export PICOCLOUD_RASPI_FIRMWARE := $(FIRMWARE_DIR)/root/usr/lib/raspi-firmware
 firmware: $(FIRMWARE_DIR)/root
 
 $(FIRMWARE_DIR)/root:
-	scripts/debian-fetch.sh bookworm "main non-free-firmware" all raspi-firmware $(FIRMWARE_DIR)
+	roles/lab/files/debian-fetch.sh bookworm "main non-free-firmware" all raspi-firmware $(FIRMWARE_DIR)
 
 units: setup firmware
 	cd $(COLLECTION) && python -m pytest -p no:cacheprovider tests/unit \
@@ -88,6 +92,29 @@ units: setup firmware
 # machine: each one runs check mode, apply, re-apply and check mode again.
 integration: setup firmware
 	cd $(COLLECTION) && ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION) ansible-test integration --python 3.11 --color no
+
+# --- the lab -------------------------------------------------------------------
+
+LAB_NAME ?= pico
+LAB_ARGS ?=
+LAB_INVENTORY := $(CURDIR)/inventories/lab/hosts.yml
+LAB_VARS := -e lab_name=$(LAB_NAME) -e lab_state_dir=$(CURDIR)/.lab/$(LAB_NAME) -e lab_inventory_file=$(LAB_INVENTORY)
+
+docker:
+	scripts/ensure-docker.sh
+
+lab-image: setup docker
+	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image $(LAB_ARGS)
+
+lab-up: setup docker
+	ansible-playbook picocloud.edge.lab $(LAB_VARS) $(LAB_ARGS)
+
+lab-down: setup docker
+	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=absent
+
+demo: lab-up
+	ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.site
+	ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.verify
 
 clean:
 	rm -rf $(VENV) .build tests/output

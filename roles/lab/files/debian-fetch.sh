@@ -3,8 +3,8 @@
 # sources do not list, without touching the system's apt configuration,
 # and unpack it.
 #
-#   scripts/debian-fetch.sh SUITE COMPONENTS ARCH PACKAGE DEST
-#   e.g. scripts/debian-fetch.sh bookworm "main non-free-firmware" amd64 raspi-firmware .cache/raspi-firmware
+#   roles/lab/files/debian-fetch.sh SUITE COMPONENTS ARCH PACKAGE DEST
+#   e.g. roles/lab/files/debian-fetch.sh bookworm "main non-free-firmware" amd64 raspi-firmware .cache/raspi-firmware
 #
 # DEST/PACKAGE_*.deb is kept, and DEST/root holds the unpacked files.
 # A second call with the .deb already present does nothing.

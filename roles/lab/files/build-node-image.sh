@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Build a lab node image from Debian packages with debootstrap and import it
+# into the local Docker engine. No registry is needed.
+#
+#   build-node-image.sh ARCH SUITE MIRROR PACKAGES(comma-separated) FILES_DIR TAG [TAG...]
+#
+# The image carries systemd, sshd and python3, plus a Raspberry Pi OS style
+# /boot/firmware: the real firmware blobs from Debian's raspi-firmware package
+# and a cmdline.txt / config.txt shaped like Raspberry Pi OS Bookworm's.
+# sshd host keys and the machine-id are generated at each node's first boot,
+# so no two nodes share them.
+set -euo pipefail
+
+arch=$1 suite=$2 mirror=$3 packages=$4 files=$5
+shift 5
+tags=("$@")
+
+work=$(mktemp -d /var/tmp/picocloud-lab-image.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+root=$work/rootfs
+
+echo "build-node-image: debootstrap $suite/$arch"
+debootstrap --variant=minbase --arch="$arch" --include="$packages" "$suite" "$root" "$mirror" \
+    >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+
+echo "build-node-image: raspi-firmware boot files"
+"$files/debian-fetch.sh" "$suite" "main non-free-firmware" all raspi-firmware "$work/firmware" >/dev/null
+install -d -m 0755 "$root/boot/firmware"
+cp "$work"/firmware/root/usr/lib/raspi-firmware/{bootcode.bin,start*.elf,fixup*.dat} "$root/boot/firmware/"
+install -m 0644 "$files/boot/cmdline.txt" "$files/boot/config.txt" "$root/boot/firmware/"
+
+# Per-node identity at first boot.
+rm -f "$root"/etc/ssh/ssh_host_*
+install -D -m 0644 "$files/ssh-hostkeys.conf" "$root/etc/systemd/system/ssh.service.d/picocloud-hostkeys.conf"
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+
+# Same apt sources as a Debian install (the roles run apt inside nodes).
+cat >"$root/etc/apt/sources.list" <<SOURCES
+deb $mirror $suite main
+deb $mirror $suite-updates main
+SOURCES
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+
+# Units that make no sense in a container.
+for unit in systemd-remount-fs.service getty@tty1.service serial-getty@ttyS0.service; do
+    ln -sf /dev/null "$root/etc/systemd/system/$unit"
+done
+
+echo "build-node-image: docker import ${tags[0]}"
+tar --numeric-owner -C "$root" -c . | docker import \
+    -c 'CMD ["/sbin/init"]' \
+    -c "LABEL io.picocloud.lab.image=${tags[0]}" - "${tags[0]}" >/dev/null
+for tag in "${tags[@]:1}"; do
+    docker tag "${tags[0]}" "$tag"
+done
