@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers to drive the real lab (Docker engine, systemd nodes, SSH) from pytest."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+
+import pytest
+
+LABEL = 'io.picocloud.lab'
+
+
+class Lab(object):
+    """One lab, driven through `ansible-playbook picocloud.edge.lab` like a user does."""
+
+    def __init__(self, name, subnet, state_root):
+        self.name = name
+        self.subnet = subnet
+        self.state_dir = os.path.join(state_root, name)
+        self.inventory = os.path.join(self.state_dir, 'hosts.yml')
+
+    def playbook(self, playbook, *extra, **kwargs):
+        """Run a playbook with the json callback; return (rc, parsed result)."""
+        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_INVENTORY_UNPARSED_WARNING='false')
+        cmd = ['ansible-playbook', playbook] + list(extra)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False,
+                              timeout=kwargs.get('timeout', 900))
+        try:
+            result = json.loads(proc.stdout.decode())
+        except ValueError:
+            raise AssertionError('no JSON from %s:\n%s\n%s' % (cmd, proc.stdout.decode()[-3000:], proc.stderr.decode()[-3000:]))
+        return proc.returncode, result
+
+    def run(self, *extra, **kwargs):
+        args = ['-e', 'lab_name=%s' % self.name, '-e', 'lab_subnet=%s' % self.subnet,
+                '-e', 'lab_state_dir=%s' % self.state_dir, '-e', 'lab_inventory_file=%s' % self.inventory]
+        return self.playbook('picocloud.edge.lab', *(args + list(extra)), **kwargs)
+
+    def up(self, *extra):
+        rc, result = self.run(*extra)
+        assert rc == 0, failure_messages(result)
+        return result
+
+    def down(self):
+        rc, result = self.run('-e', 'lab_state=absent')
+        assert rc == 0, failure_messages(result)
+        return result
+
+    def objects(self):
+        """Containers, networks and volumes carrying this lab's label."""
+        found = {}
+        for kind, cmd in (('containers', ['docker', 'ps', '-aq']), ('networks', ['docker', 'network', 'ls', '-q']),
+                          ('volumes', ['docker', 'volume', 'ls', '-q'])):
+            out = subprocess.run(cmd + ['--filter', 'label=%s=%s' % (LABEL, self.name)],
+                                 stdout=subprocess.PIPE, check=True).stdout.decode().split()
+            found[kind] = out
+        return found
+
+
+def stats(result):
+    return result['stats']
+
+
+def total_changed(result):
+    return sum(host['changed'] for host in result['stats'].values())
+
+
+def changed_tasks(result):
+    """Names of the tasks that reported a change, for assertion messages."""
+    names = []
+    for play in result.get('plays', []):
+        for task in play['tasks']:
+            if any(res.get('changed') for res in task['hosts'].values()):
+                names.append(task['task']['name'])
+    return names
+
+
+def failure_messages(result):
+    messages = []
+    for play in result.get('plays', []):
+        for task in play['tasks']:
+            for host, res in task['hosts'].items():
+                if res.get('failed') or res.get('unreachable'):
+                    messages.append('%s: %s: %s' % (task['task']['name'], host, res.get('msg')))
+                for item in res.get('results', []) or []:
+                    if isinstance(item, dict) and item.get('failed'):
+                        messages.append('%s: %s: %s' % (task['task']['name'], host, item.get('msg')))
+    return '\n'.join(messages)
+
+
+@pytest.fixture(scope='session')
+def state_root(tmp_path_factory):
+    return str(tmp_path_factory.mktemp('labs'))
