@@ -129,7 +129,8 @@ lab-tests: setup docker
 
 # Role scenarios on lab nodes (molecule docker driver, the lab's node image).
 MOLECULE_SCENARIOS ?= default
-molecule: setup docker lab-image
+molecule: setup docker
+	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image -e lab_arm64_nodes=1
 	for scenario in $(MOLECULE_SCENARIOS); do molecule test -s $$scenario || exit 1; done
 
 clean:

@@ -86,11 +86,10 @@ def failure_messages(result):
     for play in result.get('plays', []):
         for task in play['tasks']:
             for host, res in task['hosts'].items():
-                if res.get('failed') or res.get('unreachable'):
-                    messages.append('%s: %s: %s' % (task['task']['name'], host, res.get('msg')))
-                for item in res.get('results', []) or []:
-                    if isinstance(item, dict) and item.get('failed'):
-                        messages.append('%s: %s: %s' % (task['task']['name'], host, item.get('msg')))
+                for res_or_item in [res] + list(res.get('results', []) or []):
+                    if isinstance(res_or_item, dict) and (res_or_item.get('failed') or res_or_item.get('unreachable')):
+                        messages.append('%s: %s: %s %s' % (task['task']['name'], host, res_or_item.get('msg'),
+                                                           res_or_item.get('stderr', '')))
     return '\n'.join(messages)
 
 

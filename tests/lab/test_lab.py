@@ -44,6 +44,14 @@ def test_node_count_outside_1_to_20_is_refused_and_creates_nothing(state_root, c
     assert lab.objects() == {'containers': [], 'networks': [], 'volumes': []}
 
 
+def test_check_mode_on_a_fresh_lab_reports_changes_and_creates_nothing(state_root):
+    lab = Lab('picocheck', '172.30.26.0/24', state_root)
+    rc, result = lab.run('-e', 'lab_nodes=2', '--check')
+    assert rc == 0, failure_messages(result)
+    assert total_changed(result) > 0
+    assert lab.objects() == {'containers': [], 'networks': [], 'volumes': []}
+
+
 def test_name_clash_with_foreign_container_is_refused_and_foreign_container_survives(state_root):
     lab = Lab('picoclash', '172.30.22.0/24', state_root)
     subprocess.run(['docker', 'rm', '-f', 'picoclash-01'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
@@ -77,6 +85,9 @@ def test_three_node_lab_up_twice_is_a_noop_then_down_leaves_nothing(state_root):
 
         second = lab.up()
         assert total_changed(second) == 0, changed_tasks(second)
+        rc, checked = lab.run('--check')
+        assert rc == 0, failure_messages(checked)
+        assert total_changed(checked) == 0, changed_tasks(checked)
         assert yaml.safe_load(open(lab.inventory)) == inventory
         assert digest(lab.state_dir + '/id_ed25519') == key
 
