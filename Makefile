@@ -96,7 +96,7 @@ units: setup firmware
 # ansible-test integration targets (tests/integration/targets), run on this
 # machine: each one runs check mode, apply, re-apply and check mode again.
 integration: setup firmware
-	cd $(COLLECTION) && ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION) ansible-test integration --python 3.11 --color no
+	cd $(COLLECTION) && ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION) ansible-test integration --allow-destructive --python 3.11 --color no
 
 # --- the lab -------------------------------------------------------------------
 
