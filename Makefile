@@ -96,6 +96,7 @@ units: setup firmware
 # ansible-test integration targets (tests/integration/targets), run on this
 # machine: each one runs check mode, apply, re-apply and check mode again.
 integration: setup firmware
+	printf -- '---\npicocloud_raspi_firmware: %s\n' "$(PICOCLOUD_RASPI_FIRMWARE)" > $(COLLECTION)/tests/integration/integration_config.yml
 	cd $(COLLECTION) && ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION) ansible-test integration --allow-destructive --python 3.11 --color no
 
 # --- the lab -------------------------------------------------------------------
