@@ -4,7 +4,7 @@
 PICOCLOUD_SYSTEM_PACKAGES=(
     git make python3 python3-venv python3-dev gcc shellcheck
     openssh-client ca-certificates openssl util-linux
-    dosfstools mtools fdisk xz-utils zstd zip e2fsprogs cloud-init
+    dosfstools mtools fdisk xz-utils zstd zip unzip e2fsprogs cloud-init
     debootstrap qemu-user-static binfmt-support
     docker.io
 )

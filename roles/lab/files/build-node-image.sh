@@ -41,6 +41,8 @@ deb $mirror $suite main
 deb $mirror $suite-updates main
 SOURCES
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+# The lists are gone: make apt's cache look old, so `apt: cache_valid_time=...` refreshes it.
+touch -d @0 "$root/var/lib/apt/lists"
 
 # Units that make no sense in a container.
 for unit in systemd-remount-fs.service getty@tty1.service serial-getty@ttyS0.service; do
