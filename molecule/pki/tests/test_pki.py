@@ -258,6 +258,12 @@ def test_client_bundle_idempotence_rotation_and_loose_ca_key_refusal(tmp_path):
     secrets = tmp_path / 'site' / 'secrets'
     pki = secrets / 'pki'
     bundle = pki / 'clients' / 'operator'
+    # check mode on the fresh site: reports the bundle, writes nothing
+    rc, out, err = playbook('client.yml', '-e', 'pki_test_secrets_dir=%s' % secrets, '--check')
+    assert rc == 0, err
+    assert changed(out)['localhost'] > 0
+    assert not secrets.exists()
+
     rc, out, err = playbook('client.yml', '-e', 'pki_test_secrets_dir=%s' % secrets)
     assert rc == 0, err
     assert mode(secrets) == 0o700 and mode(pki) == 0o700 and mode(bundle) == 0o700
