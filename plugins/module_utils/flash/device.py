@@ -51,6 +51,20 @@ MAX_STACK_DEPTH = 16
 MAX_DEVICES = 4096
 
 
+def reachable(start, neighbours):
+    """Every device reachable from start through neighbours(), visiting at most MAX_DEVICES."""
+    seen, todo = set(), list(start)
+    for dummy in range(MAX_DEVICES):
+        if not todo:
+            break
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo.extend(neighbours(current))
+    return seen
+
+
 class DeviceError(Exception):
     """A refusal; str() names the device and the reason."""
 
@@ -239,33 +253,20 @@ class SysBlock(object):
     # -- stacks --------------------------------------------------------------------------------
     def disks_under(self, name):
         """Whole disks a device finally sits on (dm-0 -> sda2 -> sda)."""
-        disks, todo, seen = set(), [name], set()
-        for dummy in range(MAX_DEVICES):
-            if not todo:
-                break
-            current = todo.pop()
-            if current in seen:
-                continue
-            seen.add(current)
+        bottoms = set()
+
+        def slaves_or_bottom(current):
             slaves = self.slaves(current)
-            if slaves:
-                todo.extend(slaves)
-            else:
-                disks.add(self.parent(current))
-        return disks
+            if not slaves:
+                bottoms.add(current)
+            return slaves
+
+        reachable([name], slaves_or_bottom)
+        return set(self.parent(bottom) for bottom in bottoms)
 
     def stacked_on(self, disk):
         """The disk, its partitions and everything held on top of them (dm, md, LVM), recursively."""
-        found, todo = set(), [disk] + self.partitions(disk)
-        for dummy in range(MAX_DEVICES):
-            if not todo:
-                break
-            current = todo.pop()
-            if current in found:
-                continue
-            found.add(current)
-            todo.extend(self.holders(current))
-        return found
+        return reachable([disk] + self.partitions(disk), self.holders)
 
     def system_disks(self):
         """{disk name: [reasons]} for the disks backing the system mount points and active swap."""
