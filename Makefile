@@ -131,7 +131,7 @@ lab-tests: setup docker
 # Role scenarios on lab nodes (molecule docker driver, the lab's node image).
 # `make test` runs the scenarios that fit CI's budget; the heavier ones (base, swarm,
 # consul: multi-node, emulated arm64) run with e.g. `make molecule MOLECULE_SCENARIOS=base`.
-MOLECULE_SCENARIOS ?= default pki
+MOLECULE_SCENARIOS ?= default pki base
 molecule: setup docker
 	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image -e lab_arm64_nodes=1
 	for scenario in $(MOLECULE_SCENARIOS); do molecule test -s $$scenario || exit 1; done
