@@ -36,7 +36,7 @@ export ANSIBLE_LOCALHOST_WARNING := false
 help:
 	@echo "make setup   - create .venv (Python 3.11), install pinned requirements, build+install the collection"
 	@echo "make test    - yamllint, ansible-lint (production), ansible-test sanity, unit tests, integration targets"
-	@echo "make demo    - lab up (3 nodes), then picocloud.edge.site and picocloud.edge.verify on it"
+	@echo "make demo    - lab up (3 nodes), then picocloud.edge.site (base, pki, docker, swarm, consul) and picocloud.edge.verify"
 	@echo "make lab-up  - bring the lab up (LAB_ARGS='-e lab_nodes=5 -e lab_arm64_nodes=1' to change it)"
 	@echo "make lab-down- remove the lab's nodes, network and volumes (the cached image stays)"
 	@echo "make clean   - remove .venv, build output and test output"
@@ -118,8 +118,14 @@ lab-up: setup docker
 lab-down: setup docker
 	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=absent
 
+# The lab is offline: Consul comes from the local artifacts dir (Debian bullseye's 1.8.7, zipped
+# like a HashiCorp release by scripts/consul-artifacts.sh), through the role's real `artifact` path.
+CONSUL_ARTIFACTS := $(CURDIR)/.cache/consul-artifacts
+DEMO_VARS ?= -e consul_install_source=artifact -e picocloud_artifacts_dir=$(CONSUL_ARTIFACTS)
+
 demo: lab-up
-	ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.site
+	scripts/consul-artifacts.sh $(CONSUL_ARTIFACTS)
+	ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.site $(DEMO_VARS)
 	ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.verify
 
 # The lab for real (Docker engine, systemd nodes, SSH, qemu-user arm64): bad input,
