@@ -134,10 +134,9 @@ demo: lab-up
 lab-tests: setup docker
 	cd $(COLLECTION) && python -m pytest -p no:cacheprovider tests/lab -v
 
-# Role scenarios on lab nodes (molecule docker driver, the lab's node image).
-# `make test` runs the scenarios that fit CI's budget; the heavier ones (base, swarm,
-# consul: multi-node, emulated arm64) run with e.g. `make molecule MOLECULE_SCENARIOS=base`.
-MOLECULE_SCENARIOS ?= default pki base
+# Role scenarios on lab nodes (molecule docker driver, the lab's node images, built once here and
+# shared by every scenario). One scenario alone: make molecule MOLECULE_SCENARIOS=consul
+MOLECULE_SCENARIOS ?= default pki base swarm consul
 molecule: setup docker
 	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image -e lab_arm64_nodes=1
 	for scenario in $(MOLECULE_SCENARIOS); do molecule test -s $$scenario || exit 1; done
