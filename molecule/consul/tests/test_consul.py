@@ -72,6 +72,19 @@ def address(name):
     return node(name).ansible('setup', 'gather_subset=network')['ansible_facts']['ansible_default_ipv4']['address']
 
 
+def test_a_management_token_of_an_earlier_cluster_was_replaced_and_kept_aside():
+    """prepare.yml left a token this cluster never issued: the role bootstrapped and kept the old one at 0600."""
+    stale = 'c0ffee00-0000-4000-8000-000000004242'
+    kept = [name for name in os.listdir(SECRETS) if name.startswith('management.token.rejected-')]
+    assert len(kept) == 1, kept
+    assert secret(kept[0]) == stale
+    assert oct(os.stat(os.path.join(SECRETS, kept[0])).st_mode & 0o777) == '0o600'
+    current = secret('management.token')
+    assert current != stale
+    assert api('molecule-consul-01', 'acl/token/self', token=current)['status'] == 200
+    assert api('molecule-consul-01', 'acl/token/self', token=stale)['status'] == 403
+
+
 def test_members_shows_every_node_alive():
     members = cli('molecule-consul-01', 'members')
     assert members.rc == 0, members.stderr
