@@ -36,6 +36,7 @@ import stat
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 # 4 MiB measured best on this project's loop-backed target (see benchmarks/bench_pi_flash.py).
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
@@ -266,18 +267,28 @@ def _pread_exact(target, buffer, offset, length):
     return memoryview(buffer)[:length]
 
 
-def read_digest(target_path, size, block_size=DEFAULT_BLOCK_SIZE, progress=None):
-    """sha256 hex of the first size bytes of target_path, read around the page cache."""
+@contextmanager
+def _reading(target_path, size, block_size, progress, phase):
+    """Open target_path to read its first size bytes around the page cache, and start progress.
+
+    Yields (target, reads, buffers, block_size): the (offset, length) reads and two aligned buffers
+    of the normalised block size, so one read can fill a buffer while the other is being used.
+    """
     block_size = normalise_block_size(block_size)
-    buffers = [aligned_buffer(block_size), aligned_buffer(block_size)]
-    digest = hashlib.sha256()
-    done = 0
     if progress is not None:
-        progress.start('verify', size)
+        progress.start(phase, size)
     with Target(target_path, write=False) as target:
         if not target.direct:
             target.drop_cache()
-        reads = list(_reads(target, size, block_size))
+        buffers = [aligned_buffer(block_size), aligned_buffer(block_size)]
+        yield target, list(_reads(target, size, block_size)), buffers, block_size
+
+
+def read_digest(target_path, size, block_size=DEFAULT_BLOCK_SIZE, progress=None):
+    """sha256 hex of the first size bytes of target_path, read around the page cache."""
+    digest = hashlib.sha256()
+    done = 0
+    with _reading(target_path, size, block_size, progress, 'verify') as (target, reads, buffers, dummy):
         with ThreadPoolExecutor(1) as read_pool:
             pending = read_pool.submit(_pread_exact, target, buffers[0], *reads[0]) if reads else None
             for index in range(len(reads)):
@@ -300,16 +311,9 @@ def same_content(reader, target_path, size, block_size=DEFAULT_BLOCK_SIZE, progr
     Reads the image and the target side by side and stops at the first block that differs, so a
     card that holds another image costs one block. Errors from the reader propagate.
     """
-    block_size = normalise_block_size(block_size)
-    buffers = [aligned_buffer(block_size), aligned_buffer(block_size)]
-    image_buffers = [bytearray(block_size), bytearray(block_size)]
     done = 0
-    if progress is not None:
-        progress.start('compare', size)
-    with Target(target_path, write=False) as target:
-        if not target.direct:
-            target.drop_cache()
-        reads = list(_reads(target, size, block_size))
+    with _reading(target_path, size, block_size, progress, 'compare') as (target, reads, buffers, block_size):
+        image_buffers = [bytearray(block_size), bytearray(block_size)]
         with ThreadPoolExecutor(2) as pool:
 
             def read_image(index, length):
