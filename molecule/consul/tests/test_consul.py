@@ -143,7 +143,7 @@ def test_every_agent_uses_the_one_gossip_key_from_the_controller():
     assert oct(os.stat(SECRETS).st_mode & 0o777) == '0o700'
     # The keyring query fans out over serf with a fixed timeout; the emulated arm64 node can miss one round
     # ("5/6 nodes reported success"), so ask again, a bounded number of times.
-    for _ in range(5):
+    for _attempt in range(5):
         keyring = cli('molecule-consul-01', 'keyring -list')
         if keyring.rc == 0:
             break
