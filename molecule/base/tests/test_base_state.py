@@ -84,6 +84,18 @@ def test_dphys_swapfile_stand_in_unit_is_stopped_and_disabled(host):
     assert not unit.is_enabled
 
 
+def test_rpi_swap_stand_in_sets_up_no_swap_from_the_next_boot(host):
+    dropin = host.file('/etc/rpi/swap.conf.d/90-picocloud-base.conf')
+    assert dropin.mode == 0o644 and dropin.user == 'root'
+    assert ['[Main]', 'Mechanism=none'] == dropin.content_string.splitlines()[1:]
+
+
+def test_zram_writeback_timer_stand_in_is_stopped_and_masked(host):
+    # a timer: service_facts does not list it, so the role must find it another way
+    assert host.check_output('systemctl show rpi-zram-writeback.timer -p ActiveState --value') == 'inactive'
+    assert host.check_output('systemctl is-enabled rpi-zram-writeback.timer || true') == 'masked'
+
+
 def test_timesyncd_is_configured_with_the_site_servers(host):
     dropin = host.file('/etc/systemd/timesyncd.conf.d/50-picocloud-base.conf').content_string
     assert 'NTP=ntp.molecule.invalid' in dropin.splitlines()
