@@ -29,21 +29,31 @@ export ANSIBLE_NOCOLOR := 1
 export PY_COLORS := 0
 export NO_COLOR := 1
 export ANSIBLE_LOCALHOST_WARNING := false
+# A site file the picocloud.edge.site plugin cannot read stops the run, instead of leaving an empty inventory.
+export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED := true
 
-.PHONY: help setup test lint yamllint ansible-lint sanity units integration firmware clean \
-        docker lab-image lab-up lab-down demo lab-tests molecule
+.PHONY: help system-packages setup test lint yamllint ansible-lint sanity units integration firmware clean \
+        docker lab-image lab-up lab-down demo lab-tests molecule consul-artifacts catalog-images catalog-tests \
+        test-all lifecycle-tests
 
 help:
 	@echo "make setup   - create .venv (Python 3.11), install pinned requirements, build+install the collection"
-	@echo "make test    - yamllint, ansible-lint (production), ansible-test sanity, unit tests, integration targets"
+	@echo "make test    - what CI runs: lint, sanity, unit and integration tests, the lab, the catalogue and the site"
+	@echo "               scenario's verifier without the node lifecycle tests (make test-all: with them)"
 	@echo "make demo    - lab up (3 nodes), then picocloud.edge.site (base, pki, docker, swarm, consul) and picocloud.edge.verify"
+	@echo "               (BENCH=1: then picocloud.edge.bench, report in .lab/<name>/bench/)"
 	@echo "make lab-up  - bring the lab up (LAB_ARGS='-e lab_nodes=5 -e lab_arm64_nodes=1' to change it)"
 	@echo "make lab-down- remove the lab's nodes, network and volumes (the cached image stays)"
 	@echo "make clean   - remove .venv, build output and test output"
 
 # --- set-up -----------------------------------------------------------------
 
-$(BIN)/python:
+# The Debian packages every other target needs (scripts/system-packages.sh holds the one list);
+# only the missing ones are installed, so on a set-up machine this is one dpkg-query.
+system-packages:
+	@scripts/system-packages.sh install
+
+$(BIN)/python: | system-packages
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.requirements.stamp: requirements.txt requirements-dev.txt | $(BIN)/python
@@ -60,11 +70,15 @@ $(COLLECTION)/MANIFEST.json: $(TARBALL)
 	    -p $(COLLECTIONS_ROOT) $(TARBALL) >/dev/null
 	@echo "installed picocloud.edge $(VERSION) into $(COLLECTION)"
 
-setup: $(COLLECTION)/MANIFEST.json
+setup: system-packages $(COLLECTION)/MANIFEST.json
 
 # --- tests ------------------------------------------------------------------
 
-test: setup lint sanity units integration lab-tests molecule
+# Each stage is a make target of its own; `make test` runs them in order, timed, and prints a table of the
+# stage times at the end (also when a stage fails). docs/testing.md keeps a recent table.
+TEST_STAGES ?= lint sanity units integration lab-tests catalog-tests molecule
+test: setup
+	@scripts/stages.sh $(TEST_STAGES)
 
 lint: yamllint ansible-lint
 
@@ -89,9 +103,17 @@ firmware: $(FIRMWARE_DIR)/root
 $(FIRMWARE_DIR)/root:
 	roles/lab/files/debian-fetch.sh bookworm "main non-free-firmware" all raspi-firmware $(FIRMWARE_DIR)
 
-units: setup firmware
-	cd $(COLLECTION) && python -m pytest -p no:cacheprovider tests/unit \
-	    --cov=ansible_collections.picocloud.edge.plugins --cov-report=term-missing
+# The lab's Consul: Debian bullseye's real 1.8.7, zipped like a HashiCorp release (the inventory plugin's
+# and the portal's tests run it on loopback; the lab installs it through the consul role's artifact path).
+CONSUL_ARTIFACTS := $(CURDIR)/.cache/consul-artifacts
+export PICOCLOUD_CONSUL_ARTIFACTS := $(CONSUL_ARTIFACTS)
+
+consul-artifacts: setup
+	scripts/consul-artifacts.sh $(CONSUL_ARTIFACTS)
+
+units: setup firmware consul-artifacts
+	cd $(COLLECTION) && python -m pytest -p no:cacheprovider -n auto tests/unit \
+	    --cov=plugins --cov-report=term-missing:skip-covered --durations=15
 
 # ansible-test integration targets (tests/integration/targets), run on this
 # machine: each one runs check mode, apply, re-apply and check mode again.
@@ -103,11 +125,13 @@ integration: setup firmware
 
 LAB_NAME ?= pico
 LAB_ARGS ?=
-LAB_INVENTORY := $(CURDIR)/inventories/lab/hosts.yml
-LAB_VARS := -e lab_name=$(LAB_NAME) -e lab_state_dir=$(CURDIR)/.lab/$(LAB_NAME) -e lab_inventory_file=$(LAB_INVENTORY)
+# The lab writes a site file for the picocloud.edge.site inventory plugin, as a real site has one.
+LAB_INVENTORY := $(CURDIR)/inventories/lab/lab.picocloud.yml
+LAB_VARS := -e lab_name=$(LAB_NAME) -e lab_state_dir=$(CURDIR)/.lab/$(LAB_NAME) -e lab_inventory_file=$(LAB_INVENTORY) \
+            -e lab_cache_dir=$(CURDIR)/.cache/lab
 
-docker:
-	scripts/ensure-docker.sh
+docker: system-packages
+	@scripts/ensure-docker.sh
 
 lab-image: setup docker
 	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image $(LAB_ARGS)
@@ -118,15 +142,30 @@ lab-up: setup docker
 lab-down: setup docker
 	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=absent
 
-# The lab is offline: Consul comes from the local artifacts dir (Debian bullseye's 1.8.7, zipped
-# like a HashiCorp release by scripts/consul-artifacts.sh), through the role's real `artifact` path.
-CONSUL_ARTIFACTS := $(CURDIR)/.cache/consul-artifacts
-DEMO_VARS ?= -e consul_install_source=artifact -e picocloud_artifacts_dir=$(CONSUL_ARTIFACTS)
+# The lab is offline: Consul comes from the local artifacts dir (Debian bullseye's 1.8.7, the lab's own
+# version, set explicitly), through the role's real `artifact` path.
+# The registry is seeded from the same dir's images/ (the catalogue, built once) and the demo publishes three apps
+# and the portal, whose URL verify shows at the end.
+DEMO_APPS ?= ["static", "mosquitto", "webapp", "portal"]
+DEMO_VARS ?= -e consul_install_source=artifact -e consul_version=1.8.7 -e picocloud_artifacts_dir=$(CONSUL_ARTIFACTS) \
+             -e '{"picocloud_apps": $(DEMO_APPS)}'
+# make demo prints one line per play (picocloud.edge.progress) and the verify tables; the full log is here:
+DEMO_LOG := $(CURDIR)/.lab/$(LAB_NAME)/demo.log
+DEMO_ENV := ANSIBLE_STDOUT_CALLBACK=picocloud.edge.progress PICOCLOUD_PROGRESS_LOG=$(DEMO_LOG)
 
-demo: lab-up
-	scripts/consul-artifacts.sh $(CONSUL_ARTIFACTS)
-	ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.site $(DEMO_VARS)
-	ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.verify
+# `make demo BENCH=1` also runs picocloud.edge.bench on the lab after verify (its images are the catalogue's)
+# with the default output, so its progress lines show; the report goes to
+# .lab/<name>/bench/<run id>/ (docs/bench.md). BENCH_VARS sizes it.
+BENCH ?= 0
+BENCH_VARS ?=
+demo: setup docker consul-artifacts catalog-images
+	@mkdir -p $(dir $(DEMO_LOG)) && : > $(DEMO_LOG)
+	@$(DEMO_ENV) ansible-playbook picocloud.edge.lab $(LAB_VARS) $(LAB_ARGS)
+	@$(DEMO_ENV) ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.site $(DEMO_VARS)
+	@$(DEMO_ENV) ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.verify
+	@if [ "$(BENCH)" = 1 ]; then \
+	    ansible-playbook -i $(LAB_INVENTORY) picocloud.edge.bench -e bench_output_dir=$(CURDIR)/.lab/$(LAB_NAME)/bench $(BENCH_VARS); \
+	fi
 
 # The lab for real (Docker engine, systemd nodes, SSH, qemu-user arm64): bad input,
 # name clashes, idempotence, a mixed amd64/arm64 lab and lab down. Each test uses
@@ -134,12 +173,46 @@ demo: lab-up
 lab-tests: setup docker
 	cd $(COLLECTION) && python -m pytest -p no:cacheprovider tests/lab -v
 
-# Role scenarios on lab nodes (molecule docker driver, the lab's node images, built once here and
-# shared by every scenario). One scenario alone: make molecule MOLECULE_SCENARIOS=consul
-MOLECULE_SCENARIOS ?= default pki base swarm consul
-molecule: setup docker
+# The catalogue images (static site, MQTT broker, web app, portal) for amd64 and arm64, from Debian packages,
+# built once (kept by a hash of their inputs), and their tests: a loopback TLS registry, the portal in headless
+# Chromium against a real Consul.
+# The images/ directory of the local artifacts dir, which site.yml seeds the site registry from (built once).
+CATALOG_IMAGES := $(CONSUL_ARTIFACTS)/images
+export PICOCLOUD_CATALOG_IMAGES := $(CATALOG_IMAGES)
+
+catalog-images: setup
+	scripts/catalog-images.sh $(CATALOG_IMAGES)
+
+catalog-tests: setup docker consul-artifacts catalog-images
+	cd $(COLLECTION) && python -m pytest -p no:cacheprovider tests/catalog -v
+
+# The test spine: the `site` scenario converges the whole stack on one lab (molecule/site, created by
+# picocloud.edge.lab itself). Every task on the emulated arm64 node runs Python under qemu-user, so check and
+# converge run on the native nodes and the emulated node joins in the verifier's first test
+# (tests/test_02_emulated_node_joins.py): its join run on every node (the native nodes change nothing), then a run on
+# the emulated node alone (changed=0): together the idempotence run on every node (they replace molecule's
+# native-only idempotence step, which proved a subset of it). `molecule test -s site` runs every step
+# on every node instead. The node images (amd64, arm64) are built once, here.
+SITE_STEPS_LIMIT := --limit '!lab_emulated'
+# Which verifier tests run (a pytest -m expression). The node lifecycle tests (marker `lifecycle`: re-flash, verify
+# flags, node loss, reboot, upgrade, decommission, backup and restore) take about 40 minutes on a 2-core machine,
+# more than CI's budget leaves: `make test` runs the verifier without them, `make test-all` with them, and
+# `make lifecycle-tests` runs only them on the lab `make test` left up (docs/testing.md, "What CI runs").
+SITE_TESTS ?= not lifecycle
+molecule: setup docker consul-artifacts catalog-images
 	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image -e lab_arm64_nodes=1
-	for scenario in $(MOLECULE_SCENARIOS); do molecule test -s $$scenario || exit 1; done
+	molecule destroy -s site
+	molecule create -s site  # create runs the scenario's prepare too
+	molecule converge -s site -- --check --diff $(SITE_STEPS_LIMIT)  # `molecule check` takes no ansible args
+	molecule converge -s site -- $(SITE_STEPS_LIMIT)
+	PYTEST_ADDOPTS="-m '$(SITE_TESTS)'" molecule verify -s site
+
+test-all:
+	$(MAKE) test SITE_TESTS='lifecycle or not lifecycle'
+
+lifecycle-tests: setup docker
+	PYTEST_ADDOPTS="-m lifecycle" molecule verify -s site
+	molecule destroy -s site
 
 clean:
 	rm -rf $(VENV) .build tests/output

@@ -9,8 +9,14 @@ __metaclass__ = type
 import json
 import os
 import subprocess
+import sys
 
 import pytest
+
+# The one verifier helper module of the project's tests (node_exec, plain, wait_for).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
+
+from picocloud_test import plain  # noqa: E402  (after the path it is found on)
 
 LABEL = 'io.picocloud.lab'
 
@@ -22,7 +28,8 @@ class Lab(object):
         self.name = name
         self.subnet = subnet
         self.state_dir = os.path.join(state_root, name)
-        self.inventory = os.path.join(self.state_dir, 'hosts.yml')
+        # the lab's site file, read by the picocloud.edge.site inventory plugin
+        self.inventory = os.path.join(self.state_dir, 'lab.picocloud.yml')
 
     def playbook(self, playbook, *extra, **kwargs):
         """Run a playbook with the json callback; return (rc, parsed result)."""
@@ -30,7 +37,7 @@ class Lab(object):
                    ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_INVENTORY_UNPARSED_WARNING='false')
         cmd = ['ansible-playbook', playbook] + list(extra)
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False,
-                              timeout=kwargs.get('timeout', 900))
+                              timeout=kwargs.get('timeout', 2400))
         try:
             result = json.loads(proc.stdout.decode())
         except ValueError:
@@ -51,6 +58,20 @@ class Lab(object):
         rc, result = self.run('-e', 'lab_state=absent')
         assert rc == 0, failure_messages(result)
         return result
+
+    def inventory_data(self, inventory=None):
+        """`ansible-inventory --list` of the lab's site file (or another one), as the plugin builds it."""
+        env = dict(os.environ, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED='true')
+        proc = subprocess.run(['ansible-inventory', '-i', inventory or self.inventory, '--list'], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env, check=False, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode()
+        return plain(json.loads(proc.stdout.decode()))
+
+    def nodes(self):
+        """The names of the lab's node containers, sorted."""
+        out = subprocess.run(['docker', 'ps', '-a', '--filter', 'label=%s=%s' % (LABEL, self.name), '--format',
+                              '{{.Names}}'], stdout=subprocess.PIPE, check=True, timeout=60).stdout.decode()
+        return sorted(out.split())
 
     def objects(self):
         """Containers, networks and volumes carrying this lab's label."""

@@ -7,11 +7,14 @@
 #   e.g. roles/lab/files/debian-fetch.sh bookworm "main non-free-firmware" amd64 raspi-firmware .cache/raspi-firmware
 #
 # DEST/PACKAGE_*.deb is kept, and DEST/root holds the unpacked files.
-# A second call with the .deb already present does nothing.
+# A second call with the .deb already present does nothing. The mirror is PICOCLOUD_DEBIAN_MIRROR, or
+# the one this machine's apt sources use; apt's own proxy settings (Acquire::http::Proxy) apply.
 set -euo pipefail
 
 suite=$1 components=$2 arch=$3 package=$4 dest=$5
-mirror=${PICOCLOUD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+here=$(cd "$(dirname "$0")" && pwd)
+# The controller's own Debian mirror (its apt sources, one-line or deb822) unless one is given.
+mirror=${PICOCLOUD_DEBIAN_MIRROR:-$(python3 "$here/debian-mirror.py")}
 
 mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)

@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures of the site scenario's verifier; the helpers themselves are in tests/helpers/picocloud_test.py.
+
+File names order the modules; a test marked `site_order('before_join')` runs before the emulated arm64 node joins
+(test_02), on the native nodes, and one marked `site_order('last')` runs after every other test. The trust
+migration is the first kind: it runs the whole site three times, and every such run with the emulated node in it
+takes minutes more (qemu-user); the node then joins the migrated site. The last check mode of the converged site
+is the second kind."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from picocloud_test import Site
+
+ORDER = {'before_join': 1, 'last': 3}
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'site_order(when): run before the emulated node joins, or last (conftest.py)')
+    config.addinivalue_line('markers', 'lifecycle: a node lifecycle test (re-flash, loss, reboot, upgrade, decommission, '
+                                       'backup): `make test-all`, not `make test` (docs/testing.md)')
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        marker = item.get_closest_marker('site_order')
+        if marker is not None:
+            return ORDER[marker.args[0]]
+        return 0 if item.module.__name__.startswith('test_00_') else 2
+    items.sort(key=rank)  # stable: file order within each rank
+
+
+@pytest.fixture(scope='session')
+def site():
+    """The converged site under test (the molecule scenario's lab, or PICOCLOUD_TEST_LAB_DIR's)."""
+    return Site.current()

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The site registry of a converged site (picocloud.edge.registry): TLS on both endpoints, client certificates
+from the registry CA, read-only pulls, authenticated pushes, anonymous clients refused, and every node pulling
+the multi-arch catalogue tags for its own architecture. Hosts come from the inventory's groups and the nodes'
+own facts (dpkg's architecture), never from names."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import ssl
+import urllib.error
+import urllib.request
+
+import pytest
+
+from picocloud_test import Site, node_exec, wait_for
+
+TAG = 'picocloud/static:1.0'
+INDEX_TYPES = ('application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json')
+# Runs on a node: one HTTPS request to the registry with the node's own certs.d files (or none), printing
+# {"status", "body", "headers"} or {"error"}.
+REQUEST = r'''
+import json, ssl, sys, urllib.error, urllib.request
+url, method, certs, accept = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=certs + "/ca.crt")
+if sys.argv[5] == "cert":
+    ctx.load_cert_chain(certs + "/client.cert", certs + "/client.key")
+req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+if accept:
+    req.add_header("Accept", accept)
+try:
+    with urllib.request.urlopen(req, context=ctx, timeout=15) as resp:
+        print(json.dumps({"status": resp.status, "body": resp.read().decode(), "headers": dict(resp.headers)}))
+except urllib.error.HTTPError as exc:
+    print(json.dumps({"status": exc.code, "body": exc.read().decode(), "headers": dict(exc.headers)}))
+except Exception as exc:
+    print(json.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}))
+'''
+
+
+@pytest.fixture(scope='module')
+def site():
+    return Site.current()
+
+
+@pytest.fixture(scope='module')
+def registry(site):
+    """The registry host, the address every node pulls through (the name of its certs.d directory) and the
+    directory of a node's client files."""
+    host = site.hosts('registry')[0]
+    listing = node_exec(host, 'ls', '/etc/docker/certs.d', check=True).stdout.split()
+    assert len(listing) == 1, listing
+    address = listing[0]
+    found = {'host': host, 'address': address, 'hostname': address.rsplit(':', 1)[0],
+             'port': int(address.rsplit(':', 1)[1]), 'certs': '/etc/docker/certs.d/' + address}
+    # the lifecycle tests before this module reboot and restore nodes (the registry's too): wait, bounded, until the
+    # pull endpoint answers the node's own certificate again
+    assert wait_for(lambda: request(host, found, '/v2/').get('status') == 200, timeout=180, step=3), \
+        request(host, found, '/v2/')
+    return found
+
+
+def request(on, registry, path, cert=True, method='GET', accept='', port=None):
+    url = 'https://%s:%d%s' % (registry['hostname'], port or registry['port'], path)
+    out = node_exec(on, 'python3', '-c', REQUEST, url, method, registry['certs'], accept, 'cert' if cert else 'none',
+                    check=True).stdout
+    return json.loads(out)
+
+
+def registry_anchor(site):
+    """What the controller verifies the registry's server certificate with: the registry CA's anchor (docs/trust.md)."""
+    return os.path.join(site.secrets_dir, 'pki', 'registry', 'anchor.pem')
+
+
+def arch_of(host):
+    return node_exec(host, 'dpkg', '--print-architecture', check=True).stdout.strip()
+
+
+def hosts_by_arch(site):
+    found = {}
+    for host in site.hosts():
+        found.setdefault(arch_of(host), []).append(host)
+    return found
+
+
+def test_both_endpoints_run_from_their_units_on_the_persistent_data_dir(registry):
+    host = registry['host']
+    for unit in ('picocloud-registry-pull', 'picocloud-registry-push'):
+        assert node_exec(host, 'systemctl', 'is-active', unit).stdout.strip() == 'active'
+    assert node_exec(host, 'test', '-d', '/var/lib/docker-registry/docker/registry/v2/repositories/picocloud').returncode == 0
+    # The pull endpoint's unit cannot write the storage, even if distribution tried.
+    props = node_exec(host, 'systemctl', 'show', '-p', 'ReadWritePaths', '-p', 'ProtectSystem',
+                      'picocloud-registry-pull', check=True).stdout
+    assert 'ProtectSystem=strict' in props and 'docker-registry' not in props
+
+
+def test_every_node_pulls_over_verified_tls_with_its_own_client_certificate(site, registry):
+    for host in site.hosts():
+        answer = request(host, registry, '/v2/_catalog')
+        assert answer.get('status') == 200, (host, answer)
+        repositories = json.loads(answer['body'])['repositories']
+        assert {'picocloud/static', 'picocloud/mosquitto', 'picocloud/webapp', 'picocloud/portal'} <= set(repositories)
+        mode = node_exec(host, 'stat', '-c', '%a %U', registry['certs'] + '/client.key', check=True).stdout.split()
+        assert mode == ['600', 'root'], (host, mode)
+
+
+def test_an_anonymous_client_is_refused_by_both_endpoints(site, registry):
+    host = site.hosts()[-1]
+    for port in (registry['port'], registry['port'] + 1):
+        answer = request(host, registry, '/v2/picocloud/static/manifests/1.0', cert=False, port=port)
+        assert 'error' in answer, (port, answer)
+        assert 'SSL' in answer['error'] or 'certificate' in answer['error'].lower(), answer
+    # From the controller too, with a TLS client that trusts the registry's anchor but shows no certificate.
+    context = ssl.create_default_context(cafile=registry_anchor(site))
+    context.check_hostname = False
+    with pytest.raises((ssl.SSLError, ConnectionResetError, urllib.error.URLError)):
+        urllib.request.urlopen('https://%s/v2/' % registry['address'], context=context, timeout=10).read()
+
+
+def test_the_pull_endpoint_is_read_only_and_the_push_endpoint_wants_credentials(site, registry):
+    host = registry['host']
+    # distribution's read-only mode answers an upload with 405 Method not allowed.
+    upload = request(host, registry, '/v2/picocloud/static/blobs/uploads/', method='POST')
+    assert upload.get('status') == 405, upload
+    # The operator's certificate passes TLS on the push endpoint, but without the credential nothing is answered.
+    bundle = os.path.join(site.secrets_dir, 'pki', 'clients', 'operator')
+    context = ssl.create_default_context(cafile=registry_anchor(site))
+    context.check_hostname = False
+    context.load_cert_chain(os.path.join(bundle, 'cert.pem'), os.path.join(bundle, 'key.pem'))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen('https://%s:%d/v2/_catalog' % (registry['hostname'], registry['port'] + 1),
+                               context=context, timeout=10)
+    assert refused.value.code == 401
+    credentials = os.path.join(site.secrets_dir, 'registry', 'push.credentials')
+    assert oct(os.stat(credentials).st_mode & 0o777) == '0o600'
+
+
+def test_the_catalogue_tag_is_a_manifest_list_of_every_architecture_the_site_runs(site, registry):
+    answer = request(registry['host'], registry, '/v2/picocloud/static/manifests/1.0', accept=','.join(INDEX_TYPES))
+    assert answer.get('status') == 200, answer
+    index = json.loads(answer['body'])
+    assert index['mediaType'] in INDEX_TYPES
+    platforms = set(m['platform']['architecture'] for m in index['manifests'])
+    oci = {'amd64': 'amd64', 'arm64': 'arm64', 'armhf': 'arm'}
+    assert set(oci[arch] for arch in hosts_by_arch(site)) <= platforms
+
+
+def test_one_node_of_each_architecture_pulls_its_own_platform_of_the_tag(site, registry):
+    image = '%s/%s' % (registry['address'], TAG)
+    for arch, hosts in sorted(hosts_by_arch(site).items()):
+        host = hosts[-1]
+        had = node_exec(host, 'docker', 'image', 'inspect', image).returncode == 0
+        try:
+            pulled = node_exec(host, 'docker', 'pull', image, timeout=600)
+            assert pulled.returncode == 0, (host, pulled.stdout, pulled.stderr)
+            seen = node_exec(host, 'docker', 'image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', image,
+                             check=True).stdout.strip()
+            assert seen == 'linux/%s' % {'armhf': 'arm'}.get(arch, arch), (host, seen)
+        finally:
+            if not had:
+                node_exec(host, 'docker', 'image', 'rm', image)
+        assert (node_exec(host, 'docker', 'image', 'inspect', image).returncode == 0) == had
+
+
+def test_docker_uses_the_site_registry_as_its_mirror(site, registry):
+    for host in site.hosts():
+        info = json.loads(node_exec(host, 'docker', 'info', '--format', '{{json .RegistryConfig.Mirrors}}', check=True).stdout)
+        assert info == ['https://%s/' % registry['address']], (host, info)
+
+
+def test_a_second_seed_pushes_nothing(site):
+    artifacts = os.environ.get('PICOCLOUD_TEST_ARTIFACTS_DIR') or site.hostvars(site.hosts()[0]).get('picocloud_artifacts_dir')
+    if not artifacts or not os.path.isfile(os.path.join(artifacts, 'images', 'SHA256SUMS')):
+        pytest.skip('no images in the artifacts dir (scripts/catalog-images.sh writes them)')
+    run = site.playbook('picocloud.edge.registry_seed', extra_vars={'picocloud_artifacts_dir': artifacts}).ok()
+    assert run.changed == 0, run.changed_tasks()
+    pushed = run.results('picocloud.edge.registry : Push the archives as multi-arch tags')
+    lines = [line for res in pushed.values() for line in res['stdout_lines']]
+    assert lines and all(' unchanged ' in line for line in lines), lines
+
+
+def test_garbage_collection_in_check_mode_deletes_nothing(site, registry):
+    before = node_exec(registry['host'], 'du', '-s', '/var/lib/docker-registry', check=True).stdout.split()[0]
+    run = site.playbook('picocloud.edge.registry_gc', check=True).ok()
+    assert node_exec(registry['host'], 'du', '-s', '/var/lib/docker-registry', check=True).stdout.split()[0] == before
+    assert node_exec(registry['host'], 'systemctl', 'is-active', 'picocloud-registry-push').stdout.strip() == 'active'
+    assert run.rc == 0
+
+
+def test_a_seed_without_images_fails_early_and_pushes_nothing(site):
+    run = site.playbook('picocloud.edge.registry_seed', extra_vars={'picocloud_artifacts_dir': '/nonexistent'})
+    assert run.rc != 0
+    assert 'Nothing to seed' in run.failure_text() and 'Nothing was pushed' in run.failure_text()
+    assert run.changed == 0
+
+
+def test_clashing_ports_are_refused_before_anything_changes(site, registry, tmp_path):
+    config = '/etc/docker/registry/pull.yml'
+    before = node_exec(registry['host'], 'sha256sum', config, check=True).stdout
+    play = tmp_path / 'registry.yml'
+    play.write_text('- hosts: registry\n  become: true\n  gather_facts: false\n  roles:\n'
+                    '    - role: picocloud.edge.registry\n      registry_push_port: %d\n' % registry['port'])
+    run = site.playbook(str(play))
+    assert run.rc != 0
+    assert 'must be two different ports' in run.failure_text()
+    assert run.changed == 0
+    assert node_exec(registry['host'], 'sha256sum', config, check=True).stdout == before
