@@ -18,6 +18,9 @@ description:
     the old-style table) and the model string from the device tree.
   - On a machine that is not a Raspberry Pi the module returns C(board.is_raspberry_pi=false) and fills
     everything else that applies. It never fails because a Pi-only file is missing.
+  - It also reports the operating-system facts the picocloud.edge roles decide by, so no role probes them
+    with a shell. These are the os-release identity, memory (kernel total, available and the board's nominal
+    size), the active swap areas, and the init system (and the container type when the node is one).
   - Reads files only; it changes nothing on the node.
 author:
   - picocloud.edge developers (@picocloud)
@@ -107,6 +110,37 @@ ansible_facts:
           returned: always
           type: dict
           sample: {version: 2, memory_controller: true}
+        os:
+          description: >-
+            From C(/etc/os-release): C(id) (C(debian); C(raspbian) on 32-bit Raspberry Pi OS and HypriotOS),
+            C(id_like) (a list), C(version_id), C(version_codename) and C(pretty_name); null when missing.
+          returned: always
+          type: dict
+          sample: {id: debian, id_like: [], version_id: '12', version_codename: bookworm,
+                   pretty_name: Debian GNU/Linux 12 (bookworm)}
+        memory:
+          description: >-
+            In MB: C(total_mb) (MemTotal), C(available_mb) (MemAvailable), C(nominal_mb) (the board's size from
+            its revision code, else C(total_mb)) and C(swap_total_mb).
+          returned: always
+          type: dict
+          sample: {total_mb: 3792, available_mb: 3301, nominal_mb: 4096, swap_total_mb: 0}
+        swap:
+          description: >-
+            The active swap areas from C(/proc/swaps) (C(path), C(type), C(size_mb), C(used_mb), C(priority),
+            C(zram)). Inside a container C(/proc/swaps) is the host kernel's, so C(host_kernel) is true and
+            C(areas) is empty.
+          returned: always
+          type: dict
+          sample: {host_kernel: false, areas: [{path: /var/swap, type: file, size_mb: 100, used_mb: 0,
+                                                priority: -2, zram: false}]}
+        init:
+          description: >-
+            C(system) (the name of PID 1, e.g. C(systemd)), C(systemd) (a bool) and C(container) (what systemd
+            detected in C(/run/systemd/container), e.g. C(docker), or null on a machine of its own).
+          returned: always
+          type: dict
+          sample: {system: systemd, systemd: true, container: null}
         power:
           description: Throttling flags decoded from C(get_throttled) and C(temperature_c) from the
             first thermal zone. Flags are null when C(available) is false.
@@ -131,10 +165,12 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.picocloud.edge.plugins.module_utils import board as board_utils
+from ansible_collections.picocloud.edge.plugins.module_utils import node as node_utils
 
 MODEL_PATHS = ('/proc/device-tree/model', '/sys/firmware/devicetree/base/model')
 THROTTLED_SYSFS = '/sys/devices/platform/soc/soc:firmware/get_throttled'
 THERMAL_ZONE = '/sys/class/thermal/thermal_zone0/temp'
+OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
 
 
 def read_text(path):
@@ -167,12 +203,18 @@ def gather(module):
     throttled = command_output(module, ['vcgencmd', 'get_throttled'])
     if throttled is None:
         throttled = read_text(THROTTLED_SYSFS)
+    board = board_utils.board_facts(read_text('/proc/cpuinfo'), first_text(MODEL_PATHS))
+    init = node_utils.init_facts(read_text('/proc/1/comm'), read_text('/run/systemd/container'))
     return {
-        'board': board_utils.board_facts(read_text('/proc/cpuinfo'), first_text(MODEL_PATHS)),
+        'board': board,
         'arch': board_utils.arch_facts(os.uname()[4], command_output(module, ['dpkg', '--print-architecture'])),
         'boot': board_utils.boot_facts(p for p in board_utils.BOOT_CANDIDATES if os.path.isfile(p)),
         'cgroups': board_utils.cgroup_facts(read_text('/sys/fs/cgroup/cgroup.controllers'), read_text('/proc/cgroups')),
         'power': board_utils.power_facts(throttled, read_text(THERMAL_ZONE)),
+        'os': node_utils.os_facts(first_text(OS_RELEASE_PATHS)),
+        'memory': node_utils.memory_facts(read_text('/proc/meminfo'), board['memory_mb']),
+        'swap': node_utils.swap_facts(read_text('/proc/swaps'), init['container']),
+        'init': init,
     }
 
 

@@ -19,10 +19,16 @@ description:
     C(fsync)) and then read back around the page cache and compared, so a verified write proves the
     medium, not RAM.
   - Before the first byte is written the module refuses, with a message naming the device and the reason,
-    a partition instead of a whole disk, the system disk (the disk that backs C(/), C(/boot), C(/usr),
-    C(/var), C(/home) or active swap, also through LVM, device-mapper or md), a disk with anything
-    mounted, used as swap or stacked on it, a read-only card, a non-removable disk unless O(force), a
-    device smaller than the image, and a source whose O(checksum) does not match.
+    a partition instead of a whole disk, the system disk (a physical disk that backs C(/), C(/boot),
+    C(/usr), C(/var), C(/home), the EFI system partition or active swap, also through LVM,
+    device-mapper, dm-crypt, md or a ZFS pool) and anything that sits on it (an unmounted LV in the root
+    volume group, an md array, an encrypted volume), a disk with anything mounted, used as swap or
+    stacked on it, a read-only card, a non-removable disk unless O(force), a device smaller than the
+    image, and a source whose O(checksum) does not match.
+  - The device is checked again each time it is opened after the checksum and decompression, which
+    can take minutes. It must still be a device node (a vanished one is never created as a regular
+    file), with the same device number and size, and the same checks must still pass; otherwise
+    nothing is written.
   - When the device already holds exactly this image the module does nothing (O(skip_identical)).
 author:
   - picocloud.edge developers (@picocloud)
@@ -49,8 +55,8 @@ options:
     description:
       - The whole-disk device to write, for example C(/dev/sdb), C(/dev/mmcblk0), C(/dev/loop3), a stable
         C(/dev/disk/by-id/usb-...) link, or C(/dev/rdisk4) on macOS.
-      - A regular file is also accepted (created when missing; never truncated, like a card); the device
-        checks do not apply to it.
+      - A regular file is also accepted (created with mode 0600 when missing; never truncated, like a card);
+        the device checks do not apply to it, but it must still be the same file when it is opened.
     type: path
     required: true
   checksum:

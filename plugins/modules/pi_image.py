@@ -23,6 +23,10 @@ description:
   - O(src) may be a raw C(.img) (customised in place when O(dest) is omitted), C(.img.xz), C(.img.gz),
     C(.img.zst) or a C(.zip) holding one C(.img). Compressed sources are streamed into O(dest), keeping
     zero runs sparse, with no temporary copy of the whole image.
+  - A damaged image fails with one message naming the damaged structure (GPT header, partition table,
+    FAT boot sector, a cluster chain that loops, leaves its partition or is shared), before anything is
+    written, and is left byte-for-byte unchanged. Every read is bounded by the partition and the image,
+    and every cluster chain walk by the number of clusters.
 author:
   - picocloud.edge developers (@picocloud)
 attributes:
@@ -70,14 +74,16 @@ options:
     choices: [auto, hypriot, rpios-firstrun, rpios-cloudinit, ubuntu]
     default: auto
   hostname:
-    description: Host name of the node (a short name, or a FQDN whose first label becomes the host name).
+    description:
+      - Host name of the node (a short name, or a FQDN whose first label becomes the host name).
+      - RFC 1123 labels (letters, digits, C(-)), dot-separated, at most 253 characters.
     type: str
   user:
     description: The admin user created or renamed at first boot.
     type: dict
     suboptions:
       name:
-        description: Login name.
+        description: Login name; lower-case letters, digits, C(_) and C(-), starting with a letter or C(_), at most 32.
         type: str
         required: true
       password:
@@ -89,7 +95,12 @@ options:
         description: A ready crypt(3) hash (for example from C(mkpasswd -m sha-512)).
         type: str
       ssh_authorized_keys:
-        description: Public keys allowed to log in as the user.
+        description:
+          - Public keys allowed to log in as the user, each one OpenSSH public key line C(<type> <base64> [comment]),
+            as in an C(id_*.pub) file.
+          - The type is one of C(ssh-ed25519), C(ssh-rsa), C(ecdsa-sha2-nistp256), C(ecdsa-sha2-nistp384),
+            C(ecdsa-sha2-nistp521), C(sk-ssh-ed25519@openssh.com), C(sk-ecdsa-sha2-nistp256@openssh.com), and must
+            equal the type encoded in the base64 key. C(authorized_keys) options (C(from=), C(command=)) are refused.
         type: list
         elements: str
         default: []
@@ -98,7 +109,8 @@ options:
         type: bool
         default: true
       groups:
-        description: Extra groups. On HypriotOS they replace its default C(users,docker,video,input).
+        description:
+          - Extra groups (names as for O(user.name)). On HypriotOS they replace its default C(users,docker,video,input).
         type: list
         elements: str
   ssh:
@@ -120,14 +132,17 @@ options:
     type: dict
     suboptions:
       ssid:
-        description: Network name.
+        description:
+          - Network name, 1 to 32 bytes (UTF-8).
+          - For C(rpios-firstrun), C(imager_custom) writes it into a NetworkManager keyfile unescaped, so an SSID with
+            a backslash or leading or trailing spaces is refused there.
         type: str
         required: true
       password:
-        description: Passphrase (8 to 63 characters) or 64-hex-digit PSK; omit for an open network.
+        description: Passphrase (8 to 63 bytes) or 64-hex-digit PSK; omit for an open network (an empty string is refused).
         type: str
       country:
-        description: Two-letter regulatory domain such as C(DE). Required.
+        description: Two-letter regulatory domain such as C(DE) (two ASCII letters, written upper case). Required.
         type: str
       hidden:
         description: The network does not broadcast its SSID.
@@ -138,7 +153,7 @@ options:
     type: dict
     suboptions:
       interface:
-        description: Interface name.
+        description: Interface name, 1 to 15 letters, digits, C(_), C(.) and C(-).
         type: str
         default: eth0
       address:
@@ -146,7 +161,9 @@ options:
         type: str
         required: true
       gateway:
-        description: Default gateway, inside the address's network.
+        description:
+          - "Default gateway, inside the address's network. Written to network-config as C(routes) C(to: 0.0.0.0/0)
+            (IPv4) or C(gateway6) (IPv6), the forms cloud-init 22.3 and later read."
         type: str
       dns:
         description: DNS servers.
@@ -154,13 +171,15 @@ options:
         elements: str
         default: []
   timezone:
-    description: Time zone name such as C(Europe/Berlin).
+    description:
+      - Time zone name such as C(Europe/Berlin); up to four C(/)-separated parts of letters, digits, C(_), C(+), C(-).
     type: str
   keymap:
-    description: Keyboard layout such as C(de).
+    description:
+      - Keyboard layout such as C(de), or several such as C(us,de); letters, digits, C(_) and C(-).
     type: str
   locale:
-    description: Locale such as C(en_GB.UTF-8).
+    description: Locale such as C(en_GB.UTF-8), C(C.UTF-8) or C(sr_RS@latin).
     type: str
   cmdline:
     description: Changes to the kernel command line.
@@ -188,6 +207,9 @@ options:
     description:
       - "Settings to merge into C(config.txt), as section to settings, for example
         C({all: {arm_64bit: 1, dtoverlay: [a, b]}}). A list adds one line per item."
+      - "Sections are conditional filters (C(all), C(pi4), C(pi3+), C(board-type=0x14), C(EDID=DEL-DELL_U2422H),
+        C(gpio4=1), C(HDMI:0) ...) of letters, digits and C(_ + = : . -); keys are letters, digits, C(_ . -);
+        values are strings, numbers or booleans on one line."
     type: dict
   user_data:
     description:
@@ -221,6 +243,14 @@ notes:
     C(fsck.vfat) then reports lost clusters, which it can reclaim.
   - HypriotOS uses cloud-init 0.7.9 with network-config version 1, which has no Wi-Fi; Wi-Fi there is written
     as wpa_supplicant files through C(write_files).
+  - Every string option is checked before the image is read. Control characters (line breaks, tabs, NUL,
+    other C0 and C1 controls, the Unicode line and paragraph separators) are refused in every option except
+    O(files[].content) and O(user_data), which are written as data. Patterns match the whole value. The
+    error names the option and shows the value (secrets are named, never shown), and the image is not changed.
+  - Operator values reach C(firstrun.sh) as shell-quoted data and cloud-init files as YAML data; no value is
+    put into a heredoc or a C(sed) expression. See "What is refused, and why" in the C(docs/image.md) guide.
+  - "The network-config default route is C(to: 0.0.0.0/0) (IPv6 C(gateway6)), which cloud-init 22.3 and later
+    read; netplan's C(to: default) is refused by cloud-init 22.4."
   - This module exists because no maintained module customises card images without root; see the
     C(docs/image.md) guide of the collection.
 seealso:

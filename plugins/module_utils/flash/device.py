@@ -7,15 +7,23 @@ Private to the picocloud.edge collection: no compatibility promise to other coll
 
 Everything here reads files under a ``root`` directory (``/`` on a live system, a recorded tree in
 the unit tests): ``sys/class/block`` (every disk and partition; each entry resolves into
-``sys/devices/...``, and that path tells the bus), ``proc/mounts`` and ``proc/swaps``. Nothing
-here writes.
+``sys/devices/...``, and that path tells the bus), ``proc/mounts``, ``proc/swaps`` and udev's
+``run/udev/data`` (only to find the member disks of a ZFS pool). Nothing here writes.
+
+The system disks are the physical disks under ``/``, ``/boot``, ``/usr``, ``/var``, ``/home``,
+``/boot/firmware``, the EFI system partition (``/boot/efi`` or ``/efi``) and active swap: from each
+such mount, ``slaves/`` links are followed down through partitions, device-mapper, LVM, dm-crypt
+and md to the whole disks at the bottom. A ZFS mount names a dataset, not a device: its pool's
+member disks are the devices udev tags ``ID_FS_TYPE=zfs_member`` with ``ID_FS_LABEL`` = the pool
+(when udev tags none, every non-removable disk is treated as possibly holding the pool). A target
+is the system disk when the physical disks under it (the target itself for a plain disk; the
+``slaves/`` of a dm or md target, followed down) include a system disk: an unmounted LV in the
+root disk's volume group, an md array or a dm-crypt volume on the system disk all count.
 
 The checks, in the order ``check()`` applies them (the first failure wins):
 
 1. the path is a whole disk, not a partition;
-2. the disk is not the system disk: it does not back ``/``, ``/boot``, ``/usr``, ``/var``, ``/home``
-   (nor ``/boot/firmware``, ``/boot/efi``) or active swap, through partitions, device-mapper,
-   LVM or md;
+2. the disk is not the system disk and does not share a physical disk with it (see above);
 3. neither the disk nor any partition (nor anything stacked on them) is mounted, used as swap or
    held by another device (``holders/``);
 4. the medium is writable (``ro`` is 0: SD cards have a lock switch);
@@ -40,8 +48,9 @@ import os
 import re
 import stat
 
-# Mount points whose backing disk is "the system disk".
-SYSTEM_MOUNTPOINTS = ('/', '/boot', '/boot/firmware', '/boot/efi', '/usr', '/var', '/home')
+# Mount points whose backing disk is "the system disk" (/boot/efi and /efi: the EFI system partition).
+SYSTEM_MOUNTPOINTS = ('/', '/boot', '/boot/firmware', '/boot/efi', '/efi', '/usr', '/var', '/home')
+DEVNUM_RE = re.compile(r'[0-9]+:[0-9]+')
 
 # SCSI peripheral device types (``/sys/block/sdX/device/type``).
 SCSI_TYPES = {'0': 'disk', '5': 'cdrom', '7': 'optical', '14': 'rbc'}
@@ -194,6 +203,27 @@ class SysBlock(object):
     def holders(self, name):
         return self._links(name, 'holders')
 
+    def udev(self, name):
+        """udev's properties of a device (``run/udev/data/b<major>:<minor>``); {} when udev has none."""
+        dev = self.attr(name, 'dev')
+        if not dev or not DEVNUM_RE.fullmatch(dev):
+            return {}
+        properties = {}
+        for line in (self._read('run', 'udev', 'data', 'b' + dev) or '').splitlines():
+            if line.startswith('E:') and '=' in line:
+                key, value = line[2:].split('=', 1)
+                properties[key] = value
+        return properties
+
+    def zfs_members(self, pool):
+        """Devices udev identifies as members (vdevs) of the ZFS pool."""
+        members = []
+        for name in self.names():
+            properties = self.udev(name)
+            if properties.get('ID_FS_TYPE') == 'zfs_member' and properties.get('ID_FS_LABEL') == pool:
+                members.append(name)
+        return members
+
     def slaves(self, name):
         return self._links(name, 'slaves')
 
@@ -269,18 +299,32 @@ class SysBlock(object):
         return reachable([disk] + self.partitions(disk), self.holders)
 
     def system_disks(self):
-        """{disk name: [reasons]} for the disks backing the system mount points and active swap."""
+        """{disk name: [reasons]} for the physical disks under the system mount points and active swap.
+
+        A ZFS mount whose pool's members udev does not name gives the key None."""
         reasons = {}
-        for source, mountpoint, dummy in self.mounts():
-            if mountpoint in SYSTEM_MOUNTPOINTS:
-                for name in self.names_for_mount(source, mountpoint):
-                    for disk in self.disks_under(name):
-                        reasons.setdefault(disk, []).append('it backs %s' % mountpoint)
+
+        def add(names, reason):
+            for name in names:
+                for disk in self.disks_under(name):
+                    reasons.setdefault(disk, []).append(reason)
+
+        for source, mountpoint, fstype in self.mounts():
+            if mountpoint not in SYSTEM_MOUNTPOINTS:
+                continue
+            if fstype == 'zfs':
+                pool = source.split('/')[0]
+                members = self.zfs_members(pool)
+                if members:
+                    add(members, 'it holds ZFS pool %s, which backs %s' % (pool, mountpoint))
+                else:
+                    reasons.setdefault(None, []).append('it may hold ZFS pool %s, which backs %s (udev names none of '
+                                                        'the pool\'s disks)' % (pool, mountpoint))
+            else:
+                add(self.names_for_mount(source, mountpoint), 'it backs %s' % mountpoint)
         for swap in self.swaps():
             # a swap partition by its path; a swap file (live only) by the device its file system is on
-            for name in self.names_for_mount(swap, swap):
-                for disk in self.disks_under(name):
-                    reasons.setdefault(disk, []).append('it holds active swap %s' % swap)
+            add(self.names_for_mount(swap, swap), 'it holds active swap %s' % swap)
         return dict((disk, sorted(set(items))) for disk, items in reasons.items())
 
     def uses(self, disk):
@@ -298,6 +342,19 @@ class SysBlock(object):
             for holder in self.holders(member):
                 uses.append('%s is held by %s' % (member, holder))
         return sorted(set(uses))
+
+
+def system_reasons(layout, disk, removable):
+    """Why the disk (or the dm/md device) is the system disk: its own reasons, then those of every
+    physical disk it sits on; [] when it shares no physical disk with the system."""
+    system = layout.system_disks()
+    reasons = list(system.get(disk, []))
+    for physical in sorted(layout.disks_under(disk)):
+        if physical != disk:
+            reasons.extend('it sits on %s, which %s' % (physical, reason[len('it '):]) for reason in system.get(physical, []))
+    if not removable:
+        reasons.extend(system.get(None, []))
+    return reasons
 
 
 def linux_facts(device_path, layout):
@@ -322,20 +379,20 @@ def linux_facts(device_path, layout):
     size = layout.attr(disk, 'size')
     model = layout.attr(disk, 'device/model') or layout.attr(disk, 'device/name')
     vendor = layout.attr(disk, 'device/vendor')
-    system = layout.system_disks()
+    removable = is_removable(removable_flag, bus, device_type)
     return {
         'path': device_path,
         'name': disk,
         'partition_of': disk if name != disk else None,
         'size': int(size) * 512 if size and size.isdigit() else None,
-        'removable': is_removable(removable_flag, bus, device_type),
+        'removable': removable,
         'removable_flag': removable_flag,
         'bus': bus,
         'type': device_type,
         'model': model.strip() if model else None,
         'vendor': vendor.strip() if vendor else None,
         'read_only': layout.attr(disk, 'ro') == '1',
-        'system_reasons': system.get(disk, []),
+        'system_reasons': system_reasons(layout, disk, removable),
         'uses': layout.uses(disk),
         'backing_file': layout.attr(disk, 'loop/backing_file'),
     }

@@ -8,6 +8,13 @@ Private to the picocloud.edge collection: no compatibility promise to other coll
 Every refusal happens before the first byte is written and leaves the target untouched. Once
 writing has started, a failure says how many bytes reached the target and that the card is not
 bootable.
+
+The target is checked once at the start, then opened again for the comparison, the write and the
+read-back, after a checksum and a decompression that can take minutes. Each of those opens checks
+that the target is still what was checked (writer.Target: the device number and size of a device,
+the inode of a file), and the comparison and the write also repeat the full safety verdict of
+device.check on freshly read facts (:func:`recheck_target`): a card swapped for another disk, a
+partition mounted meanwhile or a vanished device node are refused with nothing written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -127,6 +134,22 @@ def eject_target(facts, platform, run_command):
     return None
 
 
+def recheck_target(path, src, facts, force, image_size, platform=None, layout=None, run_command=None):
+    """Read the target's facts again and apply the same checks; writer.TargetChanged when the verdict changed."""
+    prefix = 'refusing to write to %s: ' % path
+    try:
+        fresh = target_facts(path, src, platform, layout, run_command)
+        if (fresh['name'], fresh['size']) != (facts['name'], facts['size']):
+            raise device_utils.DeviceError('%sit is no longer the disk that was checked (%s, %s bytes; now %s, %s bytes)'
+                                           % (prefix, facts['name'], facts['size'], fresh['name'], fresh['size']))
+        if fresh['type'] != 'file':
+            device_utils.check(fresh, force=force, image_size=image_size)
+    except device_utils.DeviceError as exc:
+        message = str(exc)
+        raise writer.TargetChanged('re-checked when it was opened: %s'
+                                   % (message[len(prefix):] if message.startswith(prefix) else message))
+
+
 def flash(params, check_mode=False, platform=None, layout=None, run_command=None, warn=None):
     """Run the whole sequence; returns the module result or raises FlashFailed."""
     platform = platform or sys.platform
@@ -143,11 +166,13 @@ def flash(params, check_mode=False, platform=None, layout=None, run_command=None
         raise FlashFailed(message, result)
 
     progress.note('check %s -> %s' % (src, path))
+    force = params.get('force', False)
     try:
         facts = target_facts(path, src, platform, layout, run_command)
+        expect = writer.identity_of(path, facts['size'])
         result['device'] = device_utils.public_facts(facts)
         if facts['type'] != 'file':
-            device_utils.check(facts, force=params.get('force', False))
+            device_utils.check(facts, force=force)
     except device_utils.DeviceError as exc:
         fail(str(exc))
     if not os.path.isfile(src):
@@ -162,17 +187,27 @@ def flash(params, check_mode=False, platform=None, layout=None, run_command=None
     result['image_size'] = size
     if facts['type'] != 'file':
         try:
-            device_utils.check(facts, force=params.get('force', False), image_size=size)
+            device_utils.check(facts, force=force, image_size=size)
         except device_utils.DeviceError as exc:
             fail(str(exc))
+
+    def recheck_device():
+        recheck_target(path, src, facts, force, size, platform, layout, run_command)
+    # a regular file's safety is its identity alone (checked by writer.Target)
+    recheck = recheck_device if facts['type'] != 'file' else None
+
+    def changed(exc):
+        fail('refusing to write to %s: %s; nothing was written to it' % (path, exc))
 
     fits = facts['size'] is not None and facts['size'] >= size
     if params.get('skip_identical', True) and fits:
         try:
             with open_source(src) as reader:
-                same = writer.same_content(reader, path, size, block_size, progress)
+                same = writer.same_content(reader, path, size, block_size, progress, expect=expect, recheck=recheck)
         except source.SourceError as exc:
             fail('%s; nothing was written to %s' % (exc, path))
+        except writer.TargetChanged as exc:
+            changed(exc)
         except writer.FlashError as exc:
             fail(str(exc))
         if same:
@@ -185,7 +220,9 @@ def flash(params, check_mode=False, platform=None, layout=None, run_command=None
 
     try:
         with open_source(src) as reader:
-            written = writer.write_image(reader, path, block_size, progress, total=size)
+            written = writer.write_image(reader, path, block_size, progress, total=size, expect=expect, recheck=recheck)
+    except writer.TargetChanged as exc:
+        changed(exc)
     except writer.FlashError as exc:
         result.update(changed=exc.bytes_written > 0, bytes_written=exc.bytes_written)
         cause = exc.cause if exc.cause is not None else exc
@@ -203,9 +240,11 @@ def flash(params, check_mode=False, platform=None, layout=None, run_command=None
              % (src, written['bytes_written'], size, NOT_BOOTABLE))
 
     if params.get('verify', True):
-        writer.run_before_verify_hook(path, written['bytes_written'])
+        # the same device or file as written; the safety verdict is not repeated, because the desktop
+        # may well mount the freshly written card's partitions by now
         try:
-            actual = writer.read_digest(path, written['bytes_written'], block_size, progress)
+            actual = writer.read_digest(path, written['bytes_written'], block_size, progress,
+                                        expect=written['identity'])
         except (writer.FlashError, IOError, OSError) as exc:
             fail('verifying %s failed: %s: %s' % (path, exc, NOT_BOOTABLE))
         if actual != written['sha256']:

@@ -16,11 +16,19 @@ Private to the picocloud.edge collection: no compatibility promise to other coll
 - :func:`same_content` compares the image with what the target holds, block by block, and stops at
   the first difference (``skip_identical``).
 
+Every open of the target is checked against what was checked before (``expect``, see
+:func:`identity_of`), because minutes of checksum and decompression can pass in between:
+
+- a device (block, or a macOS raw character device) is never created: it is opened without
+  ``O_CREAT``, so a vanished ``/dev`` node is an error, not a new regular file; the open file must
+  still be a device with the same ``st_rdev`` and (a block device) the same size (``lseek`` to its
+  end), and the caller's ``recheck`` (the same safety verdict as the first check) must pass;
+- a regular file that existed must still be the same file (``st_dev``, ``st_ino``); one that did
+  not is created with ``O_CREAT | O_EXCL`` and mode 0600, so one that appeared meanwhile is refused.
+Any difference raises :class:`TargetChanged` before a byte is read or written.
+
 Block devices are opened with ``O_EXCL``: the kernel then refuses the open while anything mounts or
 claims the disk or one of its partitions, a last guard behind the checks in ``device.py``.
-
-``before_verify_hook`` is a test hook, not an option: tests set it to a callable
-``(target_path, bytes_written)`` that runs after the write is flushed and before it is read back.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -44,8 +52,7 @@ ALIGN = 4096
 BLKFLSBUF = 0x1261  # <linux/fs.h> _IO(0x12, 97)
 O_DIRECT = getattr(os, 'O_DIRECT', 0)
 
-# Test hook (tests only; see the module docstring).
-before_verify_hook = None
+NEW_FILE_MODE = 0o600
 
 
 class FlashError(Exception):
@@ -55,6 +62,30 @@ class FlashError(Exception):
         super(FlashError, self).__init__(message)
         self.bytes_written = bytes_written
         self.cause = cause
+
+
+class TargetChanged(FlashError):
+    """The target is not what was checked (any more); str() says what changed. Nothing was read or written."""
+
+
+def identity_of(path, size=None):
+    """What a target is, for Target(expect=...): from os.stat(path) now, with the device's size in bytes.
+
+    {'kind': 'device', 'rdev': st_rdev, 'size': size} for a block (or character) device;
+    {'kind': 'file', 'exists': True, 'dev_ino': (st_dev, st_ino)} for a regular file;
+    {'kind': 'file', 'exists': False, 'dev_ino': None} when nothing is there.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return {'kind': 'file', 'exists': False, 'dev_ino': None}
+    if stat.S_ISBLK(info.st_mode) or stat.S_ISCHR(info.st_mode):
+        return {'kind': 'device', 'rdev': info.st_rdev, 'size': size}
+    return {'kind': 'file', 'exists': True, 'dev_ino': (info.st_dev, info.st_ino)}
+
+
+def _devnum(rdev):
+    return '%d:%d' % (os.major(rdev), os.minor(rdev))
 
 
 def round_up(value, multiple):
@@ -115,33 +146,85 @@ def fill_into(reader, view):
 
 
 class Target(object):
-    """An open target: a block device (O_EXCL) or a regular file, with O_DIRECT when possible."""
+    """An open target: a block device (O_EXCL) or a regular file, with O_DIRECT when possible.
 
-    def __init__(self, path, write):
+    expect: the identity the target had when it was checked (identity_of), or None to take the
+    path as it is now. recheck: a callable run once the target is open and matches expect; it
+    raises TargetChanged when the target may no longer be used (the caller's safety verdict).
+    """
+
+    def __init__(self, path, write, expect=None, recheck=None):
         self.path = path
-        self.block = is_block_device(path)
+        self.expect = expect if expect is not None else identity_of(path)
+        self.block = self.expect['kind'] == 'device' and is_block_device(path)
         flags = os.O_WRONLY if write else os.O_RDONLY
-        if self.block and sys.platform.startswith('linux'):
-            flags |= os.O_EXCL
-        elif write:
-            flags |= os.O_CREAT
-        self.direct = bool(O_DIRECT)
+        if self.expect['kind'] == 'device':
+            if self.block and sys.platform.startswith('linux'):
+                flags |= os.O_EXCL
+        elif write and not self.expect['exists']:
+            flags |= os.O_CREAT | os.O_EXCL
+        self.fd = self._open(flags)
         try:
-            self.fd = self._open(flags | O_DIRECT) if self.direct else self._open(flags)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL or not self.direct:
-                raise
-            self.direct = False  # tmpfs and a few others refuse O_DIRECT
-            self.fd = self._open(flags)
+            self._check_identity()
+            if recheck is not None:
+                recheck()
+            self.direct = self._try_direct()
+        except BaseException:
+            self.close()
+            raise
 
     def _open(self, flags):
         try:
-            return os.open(self.path, flags, 0o644)
+            return os.open(self.path, flags, NEW_FILE_MODE)
         except OSError as exc:
             if exc.errno == errno.EBUSY:
                 raise FlashError('refusing to write to %s: the kernel reports it busy (mounted or claimed '
                                  'by another program)' % self.path)
+            if exc.errno == errno.ENOENT and self.expect['kind'] == 'device':
+                raise TargetChanged('it has disappeared since it was checked: is the card still inserted?')
+            if exc.errno == errno.ENOENT and self.expect['exists']:
+                raise TargetChanged('it has disappeared since it was checked')
+            if exc.errno == errno.EEXIST:
+                raise TargetChanged('a file appeared at this path after it was checked')
             raise
+
+    def _check_identity(self):
+        info = os.fstat(self.fd)
+        expect = self.expect
+        if expect['kind'] == 'device':
+            if not (stat.S_ISBLK(info.st_mode) or stat.S_ISCHR(info.st_mode)):
+                raise TargetChanged('it is no longer a device node (it was replaced since it was checked)')
+            if info.st_rdev != expect['rdev']:
+                raise TargetChanged('it is no longer the device that was checked (device %s, now %s)'
+                                    % (_devnum(expect['rdev']), _devnum(info.st_rdev)))
+            if expect.get('size') is not None and stat.S_ISBLK(info.st_mode):  # a macOS raw device has no lseek size
+                size = os.lseek(self.fd, 0, os.SEEK_END)
+                os.lseek(self.fd, 0, os.SEEK_SET)
+                if size != expect['size']:
+                    raise TargetChanged('its size changed since it was checked (%d bytes, now %d): another card?'
+                                        % (expect['size'], size))
+        else:
+            if not stat.S_ISREG(info.st_mode):
+                raise TargetChanged('it is no longer a regular file')
+            if expect['exists'] and (info.st_dev, info.st_ino) != tuple(expect['dev_ino']):
+                raise TargetChanged('it was replaced by another file since it was checked')
+
+    def identity(self):
+        """The identity of the open target (for the next open of the same target)."""
+        info = os.fstat(self.fd)
+        if self.expect['kind'] == 'device':
+            return dict(self.expect)
+        return {'kind': 'file', 'exists': True, 'dev_ino': (info.st_dev, info.st_ino)}
+
+    def _try_direct(self):
+        """Turn on O_DIRECT on the open descriptor; False where the file system refuses it (tmpfs)."""
+        if not O_DIRECT:
+            return False
+        try:
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) | O_DIRECT)
+        except (IOError, OSError):
+            return False
+        return True
 
     def drop_direct(self):
         """Leave O_DIRECT for a final unaligned block."""
@@ -186,11 +269,13 @@ def _write_all(target, view):
     return done
 
 
-def write_image(reader, target_path, block_size=DEFAULT_BLOCK_SIZE, progress=None, total=None):
-    """Stream reader onto target_path; returns {'bytes_written', 'sha256', 'seconds'}.
+def write_image(reader, target_path, block_size=DEFAULT_BLOCK_SIZE, progress=None, total=None, expect=None,
+                recheck=None):
+    """Stream reader onto target_path; returns {'bytes_written', 'sha256', 'seconds', 'identity'}.
 
-    Any error from the reader (a truncated or corrupt source) or the target becomes FlashError with
-    ``bytes_written`` set to what reached the target.
+    expect and recheck are checked when the target is opened (see Target); 'identity' is what was
+    written, for the read-back. Any error from the reader (a truncated or corrupt source) or the
+    target becomes FlashError with ``bytes_written`` set to what reached the target.
     """
     block_size = normalise_block_size(block_size)
     buffers = [aligned_buffer(block_size), aligned_buffer(block_size)]
@@ -208,7 +293,8 @@ def write_image(reader, target_path, block_size=DEFAULT_BLOCK_SIZE, progress=Non
             view.release()
 
     try:
-        with Target(target_path, write=True) as target:
+        with Target(target_path, write=True, expect=expect, recheck=recheck) as target:
+            identity = target.identity()
             with ThreadPoolExecutor(1) as read_pool, ThreadPoolExecutor(1) as hash_pool:
                 try:
                     count = fill(buffers[0])
@@ -236,7 +322,8 @@ def write_image(reader, target_path, block_size=DEFAULT_BLOCK_SIZE, progress=Non
         raise FlashError('writing %s failed after %d bytes: %s' % (target_path, written, exc), written)
     if progress is not None:
         progress.finish(written)
-    return {'bytes_written': written, 'sha256': digest.hexdigest(), 'seconds': time.monotonic() - started}
+    return {'bytes_written': written, 'sha256': digest.hexdigest(), 'seconds': time.monotonic() - started,
+            'identity': identity}
 
 
 def _reads(target, size, block_size):
@@ -268,7 +355,7 @@ def _pread_exact(target, buffer, offset, length):
 
 
 @contextmanager
-def _reading(target_path, size, block_size, progress, phase):
+def _reading(target_path, size, block_size, progress, phase, expect=None, recheck=None):
     """Open target_path to read its first size bytes around the page cache, and start progress.
 
     Yields (target, reads, buffers, block_size): the (offset, length) reads and two aligned buffers
@@ -277,18 +364,18 @@ def _reading(target_path, size, block_size, progress, phase):
     block_size = normalise_block_size(block_size)
     if progress is not None:
         progress.start(phase, size)
-    with Target(target_path, write=False) as target:
+    with Target(target_path, write=False, expect=expect, recheck=recheck) as target:
         if not target.direct:
             target.drop_cache()
         buffers = [aligned_buffer(block_size), aligned_buffer(block_size)]
         yield target, list(_reads(target, size, block_size)), buffers, block_size
 
 
-def read_digest(target_path, size, block_size=DEFAULT_BLOCK_SIZE, progress=None):
+def read_digest(target_path, size, block_size=DEFAULT_BLOCK_SIZE, progress=None, expect=None, recheck=None):
     """sha256 hex of the first size bytes of target_path, read around the page cache."""
     digest = hashlib.sha256()
     done = 0
-    with _reading(target_path, size, block_size, progress, 'verify') as (target, reads, buffers, dummy):
+    with _reading(target_path, size, block_size, progress, 'verify', expect, recheck) as (target, reads, buffers, dummy):
         with ThreadPoolExecutor(1) as read_pool:
             pending = read_pool.submit(_pread_exact, target, buffers[0], *reads[0]) if reads else None
             for index in range(len(reads)):
@@ -305,14 +392,15 @@ def read_digest(target_path, size, block_size=DEFAULT_BLOCK_SIZE, progress=None)
     return digest.hexdigest()
 
 
-def same_content(reader, target_path, size, block_size=DEFAULT_BLOCK_SIZE, progress=None):
+def same_content(reader, target_path, size, block_size=DEFAULT_BLOCK_SIZE, progress=None, expect=None, recheck=None):
     """True when reader's stream (size bytes long) equals the target's first size bytes.
 
     Reads the image and the target side by side and stops at the first block that differs, so a
     card that holds another image costs one block. Errors from the reader propagate.
     """
     done = 0
-    with _reading(target_path, size, block_size, progress, 'compare') as (target, reads, buffers, block_size):
+    opened = _reading(target_path, size, block_size, progress, 'compare', expect, recheck)
+    with opened as (target, reads, buffers, block_size):
         image_buffers = [bytearray(block_size), bytearray(block_size)]
         with ThreadPoolExecutor(2) as pool:
 
@@ -358,9 +446,3 @@ def same_content(reader, target_path, size, block_size=DEFAULT_BLOCK_SIZE, progr
     if progress is not None:
         progress.finish(done)
     return True
-
-
-def run_before_verify_hook(target_path, bytes_written):
-    """Call the test hook, if a test set one."""
-    if before_verify_hook is not None:
-        before_verify_hook(target_path, bytes_written)

@@ -10,6 +10,11 @@ Formats, from the Raspberry Pi documentation ("The kernel command line" and "con
 - config.txt is ``key=value`` lines grouped by conditional filters in square brackets
   (``[all]``, ``[pi4]``, ``[cm4]``, ...); lines before the first filter apply to every board, as
   does ``[all]``; ``#`` starts a comment; ``dtoverlay`` and ``dtparam`` may appear many times.
+- The documented filters ("Conditional filters": ``[pi4]``, ``[pi3+]``, ``[cm4]``, ``[board-type=0x14]``,
+  ``[EDID=DEL-DELL_U2422H]``, ``[0x12345678]``, ``[gpio4=1]``, ``[HDMI:0]``, ``[tryboot]``, ``[none]``)
+  use letters, digits and ``_ + = : . -`` only; a section name is refused when it has anything
+  else (a ``]`` would end the filter early), and values are refused when they hold a control
+  character (a carriage return or line break would start a new line for the firmware).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +23,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.picocloud.edge.plugins.module_utils.image import options as options_utils
+
 # Keys the kernel (or its modules) accept more than once: never replaced, only added.
 MULTI_VALUE_CMDLINE_KEYS = frozenset(['console', 'cgroup_enable', 'cgroup_disable', 'modules-load', 'ip'])
 # config.txt keys that are lists of lines rather than a single setting.
@@ -25,6 +32,9 @@ MULTI_VALUE_CONFIG_KEYS = frozenset(['dtoverlay', 'dtparam', 'include', 'initram
 CGROUP_TOKENS = ('cgroup_memory=1', 'cgroup_enable=memory', 'cgroup_enable=cpuset')
 SECTION_RE = re.compile(r'^\s*\[([^\]]+)\]\s*(#.*)?$')
 SETTING_RE = re.compile(r'^\s*([A-Za-z0-9_.\-]+)\s*=(.*)$')
+SECTION_NAME_RE = re.compile(r'[A-Za-z0-9_+=:.-]{1,64}')
+KEY_RE = re.compile(r'[A-Za-z0-9_.\-]{1,64}')
+SCALAR_TYPES = (str, int, float, bool)
 
 
 class BootFileError(Exception):
@@ -65,8 +75,9 @@ def merge_cmdline(text, add=(), remove=()):
         token = token.strip()
         if not token:
             continue
-        if any(char.isspace() for char in token):
-            raise BootFileError('cmdline token %r contains whitespace; give one token per list item' % token)
+        if any(char.isspace() for char in token) or options_utils.refused_character(token):
+            raise BootFileError('cmdline.add token %s contains whitespace or a control character; give one token '
+                                'per list item' % options_utils.shown(token))
         if token in tokens:
             continue
         key = _key(token)
@@ -125,21 +136,28 @@ def merge_config(text, settings):
     A missing section is appended at the end of the file.
     """
     lines = (text or '').splitlines()
-    for section in sorted(settings or {}):
+    for section in sorted(settings or {}, key=str):
         values = settings[section] or {}
         if not isinstance(values, dict):
             raise BootFileError('config_txt.%s must be a mapping of settings' % section)
-        wanted = section.strip().strip('[]').strip()
-        if not wanted or '\n' in wanted:
-            raise BootFileError('invalid config.txt section name %r' % section)
-        for key in sorted(values):
-            if not SETTING_RE.match('%s=' % key):
-                raise BootFileError('invalid config.txt key %r' % key)
+        wanted = section.strip().strip('[]').strip() if isinstance(section, str) else ''
+        if not SECTION_NAME_RE.fullmatch(wanted):
+            raise BootFileError('config_txt section %s is not a config.txt conditional filter: use a documented '
+                                'filter such as all, pi4, cm4, board-type=0x14, EDID=DEL-DELL_U2422H, gpio4=1 or '
+                                'HDMI:0 (letters, digits and _ + = : . - only)' % options_utils.shown(section))
+        for key in sorted(values, key=str):
+            if not isinstance(key, str) or not KEY_RE.fullmatch(key):
+                raise BootFileError('config_txt.%s key %s is not a config.txt setting name (letters, digits, _ . -)'
+                                    % (wanted, options_utils.shown(key)))
             value = values[key]
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if '\n' in config_value(item):
-                    raise BootFileError('config.txt value for %s contains a newline' % key)
+            for item in value if isinstance(value, list) else [value]:
+                if not isinstance(item, SCALAR_TYPES):
+                    raise BootFileError('config_txt.%s.%s=%s must be a string, number or boolean (or a list of them)'
+                                        % (wanted, key, options_utils.shown(item)))
+                found = options_utils.refused_character(config_value(item))
+                if found:
+                    raise BootFileError('config_txt.%s.%s=%s contains a control character (U+%04X); config.txt '
+                                        'values are one line' % (wanted, key, options_utils.shown(item), ord(found[1])))
             lines = _merge_key(lines, wanted, key, value)
     return '\n'.join(lines) + '\n' if lines else ''
 

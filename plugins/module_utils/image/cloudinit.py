@@ -15,6 +15,16 @@ What each flavour's cloud-init reads (sources in docs/image.md):
 - Raspberry Pi OS Trixie cloud-init images and Ubuntu read network-config version 2 (netplan).
   The user goes in the singular ``user:`` key, as Raspberry Pi Imager writes it, so the distro's
   default groups are kept. ``keyboard`` needs cloud-init >= 22.3, which both ship.
+- The default route is written in the one form that cloud-init's own network-config parser reads
+  right from the 22.3 floor on (checked with ``cloud-init devel net-convert`` of Debian's 22.4):
+  IPv4 ``routes: [{to: 0.0.0.0/0, via: GW}]``; netplan's ``to: default`` is refused there ("Address
+  default is not a valid ip network", so the node never comes on the network). IPv6 ``to: ::/0``
+  is read but rendered as a route to ``::/64`` by 22.4 (fixed upstream in canonical/cloud-init#1973,
+  still reported on later releases in canonical/cloud-init#4600), so an IPv6 gateway is written as
+  ``gateway6``, which 22.4's parser turns into a plain default route for every renderer (netplan
+  itself accepts it with a deprecation warning).
+- Wi-Fi for HypriotOS goes into wpa_supplicant.conf with the SSID as hex digits (the documented
+  ``ssid=<hex>`` form), so no SSID can end the quoted string or add a line.
 - meta-data carries an ``instance-id`` derived from the rendered user-data and network-config: it
   changes exactly when the configuration changes, and a new instance-id makes cloud-init run its
   per-instance modules again on the next boot.
@@ -26,6 +36,7 @@ __metaclass__ = type
 
 import copy
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
@@ -36,6 +47,7 @@ from ansible.module_utils.common.yaml import HAS_YAML, yaml_dump, yaml_load
 
 HYPRIOT_GROUPS = ['users', 'docker', 'video', 'input']
 SUDO_RULE = 'ALL=(ALL) NOPASSWD:ALL'
+DEFAULT_ROUTE_V4 = '0.0.0.0/0'
 # Top-level cloud-config keys and the JSON types the cloud-init schema gives them; used for a
 # structural check when the cloud-init binary is not on the controller.
 KNOWN_TYPES = {
@@ -103,7 +115,7 @@ def _user(config, flavor, password_hash):
 
 
 def _wpa_files(wifi, psk):
-    network = ['network={', '    ssid="%s"' % wifi['ssid'].replace('"', '\\"')]
+    network = ['network={', '    ssid=%s' % wifi['ssid'].encode('utf-8').hex()]
     if wifi.get('hidden'):
         network.append('    scan_ssid=1')
     if psk:
@@ -200,8 +212,11 @@ def network_config(config, flavor, psk=None):
         if name != static_if:
             return {'dhcp4': True, 'optional': True}
         entry = {'dhcp4': False, 'addresses': [network['address']], 'optional': True}
-        if network.get('gateway'):
-            entry['routes'] = [{'to': 'default', 'via': network['gateway']}]
+        gateway = network.get('gateway')
+        if gateway and ipaddress.ip_address(gateway).version == 6:
+            entry['gateway6'] = gateway
+        elif gateway:
+            entry['routes'] = [{'to': DEFAULT_ROUTE_V4, 'via': gateway}]
         if network.get('dns'):
             entry['nameservers'] = {'addresses': list(network['dns'])}
         return entry

@@ -9,10 +9,13 @@ Order of work, so that bad input loses nothing:
 1. options are validated; the source's format and checksum are checked;
 2. the partition table and boot partition are read (from src, or for a new dest from a
    decompressed prefix that only covers the boot partition in check mode) and the flavour told;
+   every structure is checked against the partition and the image (image.mbr, image.fat), and
+   every cluster chain walk is bounded;
 3. every file is rendered and compared with what is on the card;
 4. only then is anything written: a new dest is decompressed into a temporary file beside it,
    customised there and renamed over dest at the end; in place, each boot file is replaced with
-   the crash-ordered write of image.fat.
+   the crash-ordered write of image.fat, which re-checks the volume, the paths and the free room
+   before its first byte. A refused change leaves the image byte-identical.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -155,7 +158,7 @@ def inspect(image_path, config, wanted_flavor='auto', name=None):
     with open(image_path, 'rb') as handle:
         partitions = mbr.parse_partitions(handle, size, name)
         boot = mbr.find_boot_partition(handle, partitions, name)
-    current, label, listing = fat.read_files(image_path, boot['start'], _names_to_read(config))
+    current, label, listing = fat.read_files(image_path, boot['start'], boot['size'], _names_to_read(config))
     if wanted_flavor == 'auto':
         found, reason = flavor_utils.detect(current, listing, label)
     else:
@@ -176,12 +179,11 @@ def inspect(image_path, config, wanted_flavor='auto', name=None):
     }
 
 
-def apply_changes(image_path, offset, changes, hooks=None):
-    with fat.BootFS(image_path, offset, writable=True, hooks=hooks) as bootfs:
-        bootfs.write_many([(path, after) for path, dummy_before, after in changes if after is not None])
-        for path, dummy_before, after in changes:
-            if after is None:
-                bootfs.remove(path)
+def apply_changes(image_path, boot_partition, changes, hooks=None):
+    """Write the changes to the boot partition; every check of the volume and of the paths comes first."""
+    fat.apply(image_path, boot_partition['offset'], boot_partition['size'],
+              [(path, after) for path, dummy_before, after in changes if after is not None],
+              [path for path, dummy_before, after in changes if after is None], hooks=hooks)
 
 
 def diffs(changes):
@@ -233,7 +235,7 @@ def _run(params, check_mode):
             raise CustomizeError('dest %s exists and is not a regular file' % dest)
         info = inspect(image, config, wanted)
         if info['changes'] and not check_mode:
-            apply_changes(image, info['boot_partition']['offset'], info['changes'])
+            apply_changes(image, info['boot_partition'], info['changes'])
         return _result(result, info, changed=bool(info['changes']))
 
     # A new (or forced) dest: decompress next to it, customise, then rename.
@@ -254,7 +256,7 @@ def _run(params, check_mode):
         info = inspect(tmp, config, wanted, name=src)
         if not check_mode:
             if info['changes']:
-                apply_changes(tmp, info['boot_partition']['offset'], info['changes'])
+                apply_changes(tmp, info['boot_partition'], info['changes'])
             os.replace(tmp, dest)
             tmp = None
     finally:

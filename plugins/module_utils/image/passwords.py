@@ -42,8 +42,10 @@ except ImportError:
     _stdlib_crypt = None
     HAS_STDLIB_CRYPT = False
 
-CRYPT_RE = re.compile(r'^\$(6|5|y|gy|2b|2y|1)\$[./A-Za-z0-9$=,]+$')
-SHA512_RE = re.compile(r'^\$6\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}$')
+# Matched whole (fullmatch): re.match with $ would accept a trailing newline, which splits userconf.txt.
+CRYPT_RE = re.compile(r'\$(6|5|y|gy|2b|2y|1)\$[./A-Za-z0-9$=,]+')
+SHA512_RE = re.compile(r'\$6\$(rounds=[0-9]+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}')
+HEX_PSK_RE = re.compile(r'[0-9a-fA-F]{64}')
 
 
 class PasswordError(Exception):
@@ -55,7 +57,7 @@ def can_hash():
 
 
 def is_crypt_hash(text):
-    return bool(text) and bool(CRYPT_RE.match(text))
+    return isinstance(text, str) and bool(CRYPT_RE.fullmatch(text))
 
 
 def sha512_crypt(password, salt=None):
@@ -76,7 +78,7 @@ def sha512_crypt(password, salt=None):
 
 def verify(password, hashed):
     """True when password matches an existing SHA-512 crypt hash."""
-    if not hashed or not SHA512_RE.match(hashed):
+    if not hashed or not SHA512_RE.fullmatch(hashed):
         return False
     if HAS_PASSLIB:
         return _passlib_sha512.verify(password, hashed)
@@ -101,9 +103,9 @@ def password_hash(password=None, hashed=None, existing=None):
 
 
 def wpa_psk(ssid, passphrase):
-    """64-hex-digit WPA PSK for a passphrase (8..63 characters); a 64-hex passphrase is used as is."""
-    if re.match(r'^[0-9a-fA-F]{64}$', passphrase or ''):
+    """64-hex-digit WPA PSK for a passphrase (8..63 bytes, as wpa_passphrase counts); 64 hex digits are used as is."""
+    if HEX_PSK_RE.fullmatch(passphrase or ''):
         return passphrase.lower()
-    if not 8 <= len(passphrase or '') <= 63:
-        raise PasswordError('wifi.password must be 8 to 63 characters (or a 64-hex-digit PSK)')
+    if not 8 <= len((passphrase or '').encode('utf-8')) <= 63:
+        raise PasswordError('wifi.password must be 8 to 63 bytes (UTF-8), or a 64-hex-digit PSK')
     return hashlib.pbkdf2_hmac('sha1', passphrase.encode('utf-8'), ssid.encode('utf-8'), 4096, 32).hex()

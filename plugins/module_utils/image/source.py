@@ -63,6 +63,9 @@ OTHER_MAGICS = (
 
 DEFAULT_BLOCK = 4 * 1024 * 1024
 COPY_BLOCK = 1024 * 1024
+# Bounds on the xz index walk of raw_size (real images carry a few bytes of padding and a small index).
+MAX_XZ_PADDING = 1024 * 1024
+MAX_XZ_INDEX = 64 * 1024 * 1024
 _ZERO_BLOCKS = {}
 
 
@@ -160,17 +163,22 @@ def _varint(data, pos):
 
 
 def _xz_uncompressed_size(path):
-    """Sum of the uncompressed sizes recorded in every stream index of an .xz file (None if unsure)."""
+    """Sum of the uncompressed sizes recorded in every stream index of an .xz file (None if unsure).
+
+    Every read is bounded: stream padding of more than MAX_XZ_PADDING bytes or an index larger
+    than MAX_XZ_INDEX makes the size unknown (the caller then counts it by decompressing)."""
     total = 0
     with open(path, 'rb') as handle:
         end = handle.seek(0, os.SEEK_END)
         for dummy in range(4096):  # bound: streams per file
-            # skip stream padding (multiples of 4 zero bytes)
-            while end >= 12:
-                handle.seek(end - 4)
-                if handle.read(4) != b'\x00\x00\x00\x00':
-                    break
-                end -= 4
+            # skip stream padding (multiples of 4 zero bytes), read as one block
+            tail_size = min(end, MAX_XZ_PADDING + 12)
+            handle.seek(end - tail_size)
+            tail = handle.read(tail_size)
+            padding = (len(tail) - len(tail.rstrip(b'\0'))) // 4 * 4
+            if padding > MAX_XZ_PADDING:
+                return None
+            end -= padding
             if end < 24:
                 return None
             handle.seek(end - 12)
@@ -179,7 +187,7 @@ def _xz_uncompressed_size(path):
                 return None
             backward_size = (struct.unpack('<I', footer[4:8])[0] + 1) * 4
             index_start = end - 12 - backward_size
-            if index_start < 12:
+            if index_start < 12 or backward_size > MAX_XZ_INDEX:
                 return None
             handle.seek(index_start)
             index = handle.read(backward_size)

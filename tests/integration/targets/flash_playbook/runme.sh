@@ -113,4 +113,52 @@ if ansible-playbook picocloud.edge.flash -i "$WORK/site/hosts.yml" -e node=pi-99
     exit 1
 fi
 grep -q 'Run as: ansible-playbook picocloud.edge.flash' "$WORK/run3.log"
+
+# --- the same site as one site file (picocloud.edge.site inventory), in a directory without group_vars ---
+# A lease file shows an undeclared Raspberry Pi (unclaimed); pi-03 is being decommissioned (absent).
+mkdir -p "$WORK/sitefile"
+printf '%s dc:a6:32:00:00:09 10.42.0.99 raspberrypi *\n' "$(( $(date +%s) + 3600 ))" > "$WORK/dnsmasq.leases"
+cat > "$WORK/sitefile/lab.picocloud.yml" <<SITE
+plugin: picocloud.edge.site
+site: lab
+orchestrator: swarm
+image: {url: "file://$WORK/base.img.xz", sha256: "$SHA"}
+defaults:
+  picocloud_image_cache: "$WORK/cache"
+  picocloud_user:
+    name: pico
+    password_hash: '$HASH'
+    ssh_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMk1J4n9gkLx0Ao6Pj4yC7n6uE1o0Zq1uJd2H9xQ3d6y tech@laptop']
+  picocloud_wifi: {ssid: picocloud-lab, password: correct-horse-battery, country: DE}
+  picocloud_timezone: Europe/Berlin
+discovery: {sources: [leases], lease_files: ["$WORK/dnsmasq.leases"]}
+nodes:
+  - name: pi-01
+    roles: [swarm_manager, consul_server]
+    network: {interface: eth0, address: 10.42.0.11/24, gateway: 10.42.0.1, dns: [10.42.0.1]}
+  - {name: pi-02, address: 10.42.0.12}
+  - {name: pi-03, address: 10.42.0.13, state: absent}
+SITE
+site_run() {
+    ansible-playbook picocloud.edge.flash -i "$WORK/sitefile/lab.picocloud.yml" -e "node=$1" -e "device=$LOOP" -e force=true
+}
+
+# run 4: the site file describes the same node, so the card already holds exactly this image
+site_run pi-01 | tee "$WORK/run4.log"
+grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' "$WORK/run4.log"
+grep -Eq "node=pi-01 device=$LOOP already held this image \(nothing written\) MB/s=0.0 verified=True" "$WORK/run4.log"
+
+# run 5 and 6: an unclaimed Pi and an absent node are refused before anything happens
+if site_run unclaimed-dca632000009 > "$WORK/run5.log" 2>&1; then
+    echo "an unclaimed Pi was flashed" >&2
+    exit 1
+fi
+grep -q 'is an unclaimed Raspberry Pi' "$WORK/run5.log"
+grep -q '(dc:a6:32:00:00:09)' "$WORK/run5.log"
+if site_run pi-03 > "$WORK/run6.log" 2>&1; then
+    echo "an absent node was flashed" >&2
+    exit 1
+fi
+grep -q 'declared with state: absent' "$WORK/run6.log"
+cmp -n 100663296 "$WORK/cache/nodes/pi-01.img" "$LOOP"
 echo "flash_playbook: all checks passed"

@@ -40,6 +40,15 @@ def test_pi_facts_on_this_host_reports_real_values_and_never_changes(check_mode)
     assert isinstance(facts['cgroups']['memory_controller'], bool)
     assert set(facts['boot']) == {'firmware_dir', 'cmdline_path', 'config_path'}
     assert 'temperature_c' in facts['power']
+    with open('/etc/os-release') as handle:
+        assert 'ID=%s' % facts['os']['id'] in handle.read()
+    with open('/proc/meminfo') as handle:
+        total_kb = int(handle.readline().split()[1])
+    assert facts['memory']['total_mb'] == total_kb // 1024
+    assert facts['memory']['nominal_mb'] == facts['memory']['total_mb']  # not a Pi: no board size
+    with open('/proc/1/comm') as handle:
+        assert facts['init']['system'] == handle.read().strip()
+    assert isinstance(facts['swap']['areas'], list)
 
 
 def test_read_text_missing_file_is_none(tmp_path):

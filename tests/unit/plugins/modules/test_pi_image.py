@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import subprocess
@@ -17,6 +18,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'module_utils', 'image'))
 
 import fixtures  # noqa: E402  pylint: disable=wrong-import-position
+
+ED25519_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q admin@ops'
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def run_module(args, check_mode=False, diff=False):
@@ -37,7 +48,7 @@ def card(tmp_path):
 
 def test_check_apply_reapply_check_with_diff_and_no_secret_in_output(card):
     args = {'src': card, 'hostname': 'node7', 'cgroups': True,
-            'user': {'name': 'admin', 'password': 'top-secret-pw', 'ssh_authorized_keys': ['ssh-ed25519 AAAAkey a@b']},
+            'user': {'name': 'admin', 'password': 'top-secret-pw', 'ssh_authorized_keys': [ED25519_KEY]},
             'wifi': {'ssid': 'lab', 'password': 'wifi-secret-pw', 'country': 'DE'}}
     checked = run_module(args, check_mode=True, diff=True)
     assert checked['changed'] and checked['flavor'] == 'rpios-firstrun', checked
@@ -60,3 +71,19 @@ def test_failure_is_reported_with_the_message(card):
     assert result['failed'] and 'wifi.country is required' in result['msg']
     result = run_module({'src': card, 'user': {'name': 'a', 'password': 'first-secret', 'password_hash': 'second-secret'}})
     assert result['failed'] and 'password|password_hash' in result['msg']
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'hostname': 'node1\n'}, "hostname='node1\\n' contains a control character (U+000A"),
+    ({'keymap': 'de/;1e touch /x #'}, "keymap='de/;1e touch /x #' is not allowed"),
+    ({'user': {'name': 'admin', 'ssh_authorized_keys': ['PICOCLOUD_KEYS']}},
+     "user.ssh_authorized_keys[0]='PICOCLOUD_KEYS' does not start with a known key type"),
+    ({'config_txt': {'pi4]x': {'gpu_mem': 16}}}, "config_txt section 'pi4]x' is not a config.txt conditional filter"),
+    ({'wifi': {'ssid': 'lab', 'password': 'pass\nword', 'country': 'DE'}}, 'wifi.password contains a control character'),
+])
+def test_refused_input_fails_with_the_option_named_and_leaves_the_card_unchanged(card, args, message):
+    before = sha256(card)
+    result = run_module(dict(args, src=card))
+    assert result['failed'] and message in result['msg'], result
+    assert 'pass\nword' not in result['msg'] and 'pass\\nword' not in result['msg']
+    assert sha256(card) == before

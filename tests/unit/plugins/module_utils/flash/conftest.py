@@ -4,7 +4,8 @@
 
 Each device becomes a directory under sys/devices/... with its attribute files, partitions as
 sub-directories, holders/ and slaves/ entries, and sys/class/block/NAME and sys/block/NAME
-symlinks pointing into sys/devices, as the kernel lays them out.
+symlinks pointing into sys/devices, as the kernel lays them out. A layout's "udev" entries
+("MAJOR:MINOR": text) become udev's database files run/udev/data/bMAJOR:MINOR.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,9 +26,12 @@ def _write(path, text):
         handle.write(text if text.endswith('\n') else text + '\n')
 
 
-def build_layout(name, root, mounts=None):
+def build_layout(name, root, mounts=None, edit=None):
+    """Rebuild layouts/NAME.json under root; edit(layout dict), when given, changes it first."""
     with open(os.path.join(LAYOUTS, name + '.json')) as handle:
         layout = json.load(handle)
+    if edit is not None:
+        edit(layout)
     class_block = os.path.join(root, 'sys', 'class', 'block')
     sys_block = os.path.join(root, 'sys', 'block')
     os.makedirs(class_block)
@@ -51,14 +55,24 @@ def build_layout(name, root, mounts=None):
             add(part, os.path.join(devdir, part), part_spec)
     _write(os.path.join(root, 'proc', 'mounts'), layout['proc_mounts'] if mounts is None else mounts)
     _write(os.path.join(root, 'proc', 'swaps'), layout['proc_swaps'])
+    for devnum, text in layout.get('udev', {}).items():
+        _write(os.path.join(root, 'run', 'udev', 'data', 'b' + devnum), text)
     return layout
 
 
 @pytest.fixture
 def sysroot(tmp_path):
-    """sysroot('usb_card_reader') -> path of a rebuilt root; mounts= overrides /proc/mounts."""
-    def make(name, mounts=None):
-        root = str(tmp_path / ('root-' + name))
-        build_layout(name, root, mounts)
-        return root
+    """sysroot('usb_card_reader') -> path of a rebuilt root; mounts= overrides /proc/mounts, and
+    edit(layout dict) changes the layout before it is built.
+
+    A second call with the same arguments returns the same root."""
+    built = {}
+
+    def make(name, mounts=None, edit=None):
+        key = (name, mounts, edit)
+        if key not in built:
+            root = str(tmp_path / ('root-%s-%d' % (name, len(built))))
+            build_layout(name, root, mounts, edit)
+            built[key] = root
+        return built[key]
     return make

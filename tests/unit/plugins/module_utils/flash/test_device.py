@@ -6,6 +6,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import shutil
+
 import pytest
 
 from ansible_collections.picocloud.edge.plugins.module_utils.flash import device
@@ -151,6 +154,69 @@ def test_whole_disk_virtio_root_without_partition_table_is_the_system_disk(sysro
 def test_unknown_path_is_refused(sysroot):
     with pytest.raises(device.DeviceError, match='not a block device known to the kernel'):
         facts_for(sysroot, 'loop', '/dev/sdz')
+
+
+# --- devices that share a physical disk with the system (each was accepted with force before) -------
+
+def refused_as_system(sysroot, layout, path, reasons, mounts=None):
+    facts = facts_for(sysroot, layout, path, mounts)
+    assert facts['system_reasons'] == reasons
+    with pytest.raises(device.DeviceError) as err:
+        device.check(facts, force=True)
+    assert str(err.value) == 'refusing to write to %s: it is the system disk (%s)' % (path, '; '.join(reasons))
+
+
+def test_an_unmounted_lv_in_the_root_disks_volume_group_is_the_system_disk(sysroot):
+    refused_as_system(sysroot, 'lvm_root_vg', '/dev/mapper/vg0-scratch', [
+        'it sits on sda, which backs /', 'it sits on sda, which backs /boot/efi',
+        'it sits on sda, which holds active swap /dev/dm-1'])
+
+
+def test_the_card_reader_next_to_an_lvm_system_disk_is_still_accepted(sysroot):
+    facts = facts_for(sysroot, 'lvm_root_vg', '/dev/sdb')
+    assert facts['system_reasons'] == [] and device.check(facts, image_size=2 * 1024 ** 3) is facts
+
+
+def test_an_unmounted_md_array_on_the_system_disks_is_the_system_disk(sysroot):
+    refused_as_system(sysroot, 'md_raid_system', '/dev/md1', ['it sits on sda, which backs /', 'it sits on sdb, which backs /'])
+
+
+def test_each_raid_member_disk_of_the_root_array_is_the_system_disk(sysroot):
+    refused_as_system(sysroot, 'md_raid_system', '/dev/sdb', ['it backs /'])
+    facts = facts_for(sysroot, 'md_raid_system', '/dev/sdc')
+    assert facts['system_reasons'] == [] and device.check(facts) is facts
+
+
+def test_a_disk_holding_a_member_of_the_zfs_root_pool_is_the_system_disk(sysroot):
+    refused_as_system(sysroot, 'zfs_root', '/dev/nvme1n1', ['it holds ZFS pool rpool, which backs /',
+                                                            'it holds ZFS pool rpool, which backs /home'])
+    refused_as_system(sysroot, 'zfs_root', '/dev/nvme0n1', ['it backs /boot/efi', 'it holds ZFS pool rpool, which backs /',
+                                                            'it holds ZFS pool rpool, which backs /home'])
+
+
+def test_a_disk_outside_the_zfs_root_pool_is_accepted_with_force(sysroot):
+    facts = facts_for(sysroot, 'zfs_root', '/dev/nvme2n1')
+    assert facts['system_reasons'] == [] and device.check(facts, force=True) is facts
+
+
+def test_without_udev_data_a_zfs_root_makes_every_fixed_disk_suspect(sysroot):
+    root = sysroot('zfs_root')
+    shutil.rmtree(os.path.join(root, 'run', 'udev'))
+    facts = device.linux_facts('/dev/nvme2n1', device.SysBlock(root))
+    reason = "it may hold ZFS pool rpool, which backs / (udev names none of the pool's disks)"
+    assert reason in facts['system_reasons']
+    with pytest.raises(device.DeviceError, match='it is the system disk'):
+        device.check(facts, force=True)
+
+
+def test_a_crypt_volume_on_the_disk_that_holds_active_swap_is_the_system_disk(sysroot):
+    refused_as_system(sysroot, 'swap_partition', '/dev/mapper/crypt-data', ['it sits on sda, which holds active swap /dev/sda2'])
+    refused_as_system(sysroot, 'swap_partition', '/dev/sda', ['it holds active swap /dev/sda2'])
+
+
+def test_the_disk_of_an_efi_partition_mounted_on_efi_is_the_system_disk(sysroot):
+    refused_as_system(sysroot, 'efi_system', '/dev/nvme0n1', ['it backs /efi'])
+    refused_as_system(sysroot, 'efi_system', '/dev/mapper/vault', ['it sits on nvme0n1, which backs /efi'])
 
 
 # --- pure parsers and rules ------------------------------------------------------------------------

@@ -8,11 +8,13 @@ __metaclass__ = type
 
 import hashlib
 import os
+import stat
 import subprocess
 import zipfile
 
 import pytest
 
+from ansible_collections.picocloud.edge.plugins.module_utils.flash import device as device_utils
 from ansible_collections.picocloud.edge.plugins.module_utils.flash import flow, writer
 
 MIB = 1024 * 1024
@@ -61,14 +63,16 @@ def test_check_apply_reapply_check_on_a_file_target(tmp_path):
 def test_verification_catches_one_flipped_byte_between_write_and_verify(tmp_path, monkeypatch):
     src, target = str(tmp_path / 'node.img'), str(tmp_path / 'card.img')
     make_raw(src)
+    read_digest = writer.read_digest
 
-    def flip(path, written):
+    def flip_then_read_back(path, written, *args, **kwargs):
         with open(path, 'r+b') as handle:
             handle.seek(written // 2)
             byte = handle.read(1)
             handle.seek(written // 2)
             handle.write(bytes([byte[0] ^ 0x01]))
-    monkeypatch.setattr(writer, 'before_verify_hook', flip)
+        return read_digest(path, written, *args, **kwargs)
+    monkeypatch.setattr(writer, 'read_digest', flip_then_read_back)
     with pytest.raises(flow.FlashFailed) as err:
         flow.flash(params(src, target))
     assert str(err.value).startswith('verification failed: %s does not hold what was written' % target)
@@ -174,3 +178,170 @@ def test_eject_is_skipped_for_files_and_loops():
     assert calls == [['eject', '/dev/sdb']]
     assert 'can be removed' in flow.eject_target({'type': 'disk', 'path': '/dev/disk4'}, 'darwin',
                                                  lambda argv: (1, '', 'busy'))
+
+
+# --- the target is re-checked when it is opened after the checksum ------------------------------------
+
+def during_checksum(monkeypatch, action):
+    """Run action() right after the checksum, which is where minutes pass on a real image."""
+    verify_checksum = flow.source.verify_checksum
+
+    def verify_then_act(*args, **kwargs):
+        result = verify_checksum(*args, **kwargs)
+        action()
+        return result
+    monkeypatch.setattr(flow.source, 'verify_checksum', verify_then_act)
+
+
+def test_a_new_file_target_is_created_0600(tmp_path):
+    src, target = str(tmp_path / 'node.img'), str(tmp_path / 'card.img')
+    make_raw(src)
+    old_umask = os.umask(0o022)
+    try:
+        assert flow.flash(params(src, target))['verified'] is True
+    finally:
+        os.umask(old_umask)
+    assert os.stat(target).st_mode & 0o777 == 0o600
+
+
+def test_a_file_target_replaced_during_the_checksum_is_refused_and_left_alone(tmp_path, monkeypatch):
+    src, target, other = str(tmp_path / 'node.img'), tmp_path / 'card.img', tmp_path / 'other.img'
+    make_raw(src)
+    target.write_bytes(b'\x01' * 4 * MIB)
+    other.write_bytes(b'\x02' * 4 * MIB)
+    during_checksum(monkeypatch, lambda: os.replace(str(other), str(target)))
+    with pytest.raises(flow.FlashFailed) as err:
+        flow.flash(params(src, str(target), checksum='sha256:' + digest(src)))
+    assert str(err.value) == ('refusing to write to %s: it was replaced by another file since it was checked; '
+                              'nothing was written to it' % target)
+    assert target.read_bytes() == b'\x02' * 4 * MIB and err.value.result['bytes_written'] == 0
+
+
+# --- real block devices (loop devices; root only): the node, the device and its verdict at open time ---
+
+@pytest.fixture
+def loops(tmp_path):
+    """loops(n) -> [(loop device path, backing file)], each 8 MiB; detached at the end."""
+    if os.geteuid() != 0 or not os.path.exists('/dev/loop-control'):
+        pytest.skip('needs root and loop devices')
+    made = []
+
+    def make(count):
+        for index in range(count):
+            backing = str(tmp_path / ('disk%d.raw' % index))
+            with open(backing, 'wb') as handle:
+                handle.write(b'\xa5' * 8 * MIB)
+            proc = subprocess.run(['losetup', '--find', '--show', backing], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, check=False)
+            if proc.returncode != 0:
+                pytest.skip('losetup failed: %s' % proc.stderr.decode().strip())
+            made.append((proc.stdout.decode().strip(), backing))
+        return made
+    yield make
+    for device, dummy in made:
+        subprocess.run(['losetup', '--detach', device], check=False)
+
+
+def node_for(path, device):
+    """A block-device node at path for device (as a card reader's /dev node would be)."""
+    try:
+        os.mknod(path, stat.S_IFBLK | 0o600, os.stat(device).st_rdev)
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError as exc:
+        pytest.skip('cannot make or open a device node in %s: %s' % (os.path.dirname(path), exc))
+    return path
+
+
+@pytest.mark.parametrize('skip_identical', [True, False])
+def test_a_device_node_that_vanishes_during_the_checksum_is_not_recreated_as_a_file(
+        tmp_path, monkeypatch, loops, skip_identical):
+    """Without skip_identical the old code created a regular file at the node's path, wrote and "verified" it."""
+    (device, backing), = loops(1)
+    src = str(tmp_path / 'node.img')
+    make_raw(src, size=2 * MIB)
+    card = node_for(str(tmp_path / 'card'), device)
+    before = digest(backing)
+    during_checksum(monkeypatch, lambda: os.unlink(card))
+    with pytest.raises(flow.FlashFailed) as err:
+        flow.flash(params(src, card, force=True, checksum='sha256:' + digest(src), skip_identical=skip_identical))
+    assert str(err.value) == ('refusing to write to %s: it has disappeared since it was checked: is the card '
+                              'still inserted?; nothing was written to it' % card)
+    assert not os.path.exists(card) and digest(backing) == before
+
+
+def test_another_device_behind_the_node_after_the_checksum_is_refused(tmp_path, monkeypatch, loops):
+    (first, first_backing), (second, second_backing) = loops(2)
+    src = str(tmp_path / 'node.img')
+    make_raw(src, size=2 * MIB)
+    card = node_for(str(tmp_path / 'card'), first)
+    before = (digest(first_backing), digest(second_backing))
+
+    def swap():
+        os.unlink(card)
+        node_for(card, second)
+    during_checksum(monkeypatch, swap)
+    with pytest.raises(flow.FlashFailed) as err:
+        flow.flash(params(src, card, force=True, checksum='sha256:' + digest(src)))
+    rdev = [os.stat(name).st_rdev for name in (first, second)]
+    assert str(err.value) == ('refusing to write to %s: it is no longer the device that was checked (device %d:%d, '
+                              'now %d:%d); nothing was written to it' % (card, os.major(rdev[0]), os.minor(rdev[0]),
+                                                                         os.major(rdev[1]), os.minor(rdev[1])))
+    assert (digest(first_backing), digest(second_backing)) == before
+
+
+def test_a_device_whose_size_changed_during_the_checksum_is_refused(tmp_path, monkeypatch, loops):
+    (device, backing), = loops(1)
+    src = str(tmp_path / 'node.img')
+    make_raw(src, size=2 * MIB)
+
+    def grow():
+        with open(backing, 'ab') as handle:
+            handle.write(b'\xa5' * 4 * MIB)
+        subprocess.run(['losetup', '--set-capacity', device], check=True)
+    before = digest(backing)
+    during_checksum(monkeypatch, grow)
+    with pytest.raises(flow.FlashFailed) as err:
+        flow.flash(params(src, device, force=True, checksum='sha256:' + digest(src)))
+    assert str(err.value).startswith('refusing to write to %s: ' % device)
+    assert '8388608 bytes' in str(err.value) and '12582912' in str(err.value)
+    assert str(err.value).endswith('; nothing was written to it')
+    with open(backing, 'rb') as handle:
+        assert handle.read(8 * MIB) == b'\xa5' * 8 * MIB
+    assert digest(backing) != before  # only grown, by the test itself
+
+
+def test_a_device_mounted_during_the_checksum_is_refused_by_the_repeated_verdict(tmp_path, monkeypatch, loops, sysroot):
+    """The recorded loop layout, with the real loop device in it; a mount appears in its proc/mounts."""
+    (device, backing), = loops(1)
+    name = os.path.basename(device)
+
+    def with_this_loop(layout):
+        spec = layout['devices'].pop('loop1')
+        spec['devpath'] = '/sys/devices/virtual/block/' + name
+        spec['attrs']['size'] = str(8 * MIB // 512)
+        layout['devices'][name] = spec
+    root = sysroot('loop', edit=with_this_loop)
+    src = str(tmp_path / 'node.img')
+    make_raw(src, size=2 * MIB)
+    before = digest(backing)
+
+    def mount():
+        with open(os.path.join(root, 'proc', 'mounts'), 'a') as handle:
+            handle.write('%s /media/card vfat rw,relatime 0 0\n' % device)
+    during_checksum(monkeypatch, mount)
+    with pytest.raises(flow.FlashFailed) as err:
+        flow.flash(params(src, device, force=True, checksum='sha256:' + digest(src)),
+                   layout=device_utils.SysBlock(root))
+    assert str(err.value) == ('refusing to write to %s: re-checked when it was opened: it is in use (%s is mounted '
+                              'on /media/card); unmount it first; nothing was written to it' % (device, device))
+    assert digest(backing) == before
+
+
+def test_a_loop_device_left_alone_is_written_and_verified(tmp_path, loops):
+    (device, backing), = loops(1)
+    src = str(tmp_path / 'node.img')
+    data = make_raw(src, size=2 * MIB)
+    result = flow.flash(params(src, device, force=True, checksum='sha256:' + digest(src)))
+    assert result['verified'] is True and result['bytes_written'] == len(data)
+    with open(backing, 'rb') as handle:
+        assert handle.read(len(data)) == data

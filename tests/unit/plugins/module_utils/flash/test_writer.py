@@ -115,3 +115,87 @@ def test_read_full_gathers_short_reads():
             chunk, self.data = self.data[:min(size, 3)], self.data[min(size, 3):]
             return chunk
     assert writer.read_full(Dribble(b'abcdefghij'), 8) == b'abcdefgh'
+
+
+# --- the target is opened as it was checked -----------------------------------------------------------
+
+def test_a_new_regular_file_target_is_created_with_mode_0600(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        writer.write_image(io.BytesIO(image_bytes(MIB)), str(tmp_path / 'card.img'), block_size=MIB)
+    finally:
+        os.umask(old_umask)
+    assert os.stat(str(tmp_path / 'card.img')).st_mode & 0o777 == 0o600
+
+
+def test_a_device_node_that_vanished_is_never_created_as_a_regular_file(tmp_path):
+    path = str(tmp_path / 'sdz')
+    expect = {'kind': 'device', 'rdev': os.makedev(8, 240), 'size': 64 * MIB}
+    with pytest.raises(writer.TargetChanged) as err:
+        writer.write_image(io.BytesIO(image_bytes(MIB)), path, block_size=MIB, expect=expect)
+    assert str(err.value) == 'it has disappeared since it was checked: is the card still inserted?'
+    assert err.value.bytes_written == 0 and not os.path.exists(path)
+
+
+def test_another_device_behind_the_path_at_open_time_is_refused(tmp_path):
+    """/dev/null and /dev/zero stand in for two disks: the path was checked as one and now leads to the other."""
+    path = str(tmp_path / 'card')
+    os.symlink('/dev/null', path)
+    expect = writer.identity_of('/dev/zero')
+    with pytest.raises(writer.TargetChanged) as err:
+        writer.read_digest(path, 4096, block_size=MIB, expect=expect)
+    assert str(err.value) == 'it is no longer the device that was checked (device %d:%d, now %d:%d)' % (
+        os.major(os.stat('/dev/zero').st_rdev), os.minor(os.stat('/dev/zero').st_rdev),
+        os.major(os.stat('/dev/null').st_rdev), os.minor(os.stat('/dev/null').st_rdev))
+
+
+def test_a_device_path_that_became_a_regular_file_is_refused(tmp_path):
+    path = tmp_path / 'sdz'
+    path.write_bytes(b'\x01' * MIB)
+    expect = {'kind': 'device', 'rdev': os.makedev(8, 240), 'size': MIB}
+    with pytest.raises(writer.TargetChanged, match='no longer a device node'):
+        writer.write_image(io.BytesIO(image_bytes(MIB)), str(path), block_size=MIB, expect=expect)
+    assert path.read_bytes() == b'\x01' * MIB
+
+
+def test_a_file_replaced_after_the_check_is_refused_and_left_alone(tmp_path):
+    target, other = tmp_path / 'card.img', tmp_path / 'other.img'
+    target.write_bytes(b'\x01' * MIB)
+    expect = writer.identity_of(str(target))
+    other.write_bytes(b'\x02' * MIB)
+    os.replace(str(other), str(target))
+    with pytest.raises(writer.TargetChanged, match='^it was replaced by another file since it was checked$'):
+        writer.write_image(io.BytesIO(image_bytes(MIB)), str(target), block_size=MIB, expect=expect)
+    assert target.read_bytes() == b'\x02' * MIB
+
+
+def test_a_file_that_appeared_after_the_check_is_refused_and_left_alone(tmp_path):
+    target = tmp_path / 'card.img'
+    expect = writer.identity_of(str(target))
+    target.write_bytes(b'\x03' * MIB)
+    with pytest.raises(writer.TargetChanged, match='^a file appeared at this path after it was checked$'):
+        writer.write_image(io.BytesIO(image_bytes(MIB)), str(target), block_size=MIB, expect=expect)
+    assert target.read_bytes() == b'\x03' * MIB
+
+
+def test_the_recheck_runs_once_the_target_is_open_and_before_any_byte_is_written(tmp_path):
+    target = tmp_path / 'card.img'
+    target.write_bytes(b'\x04' * MIB)
+    calls = []
+
+    def recheck():
+        calls.append(os.path.getsize(str(target)))
+        raise writer.TargetChanged('re-checked when it was opened: it is in use')
+    with pytest.raises(writer.TargetChanged, match='it is in use'):
+        writer.write_image(io.BytesIO(image_bytes(2 * MIB)), str(target), block_size=MIB, recheck=recheck)
+    assert calls == [MIB] and target.read_bytes() == b'\x04' * MIB
+
+
+def test_the_write_reports_the_identity_the_read_back_must_find(tmp_path):
+    target = str(tmp_path / 'card.img')
+    data = image_bytes(MIB)
+    result = writer.write_image(io.BytesIO(data), target, block_size=MIB, expect=writer.identity_of(target))
+    info = os.stat(target)
+    assert result['identity'] == {'kind': 'file', 'exists': True, 'dev_ino': (info.st_dev, info.st_ino)}
+    assert writer.read_digest(target, len(data), block_size=MIB, expect=result['identity']) == \
+        hashlib.sha256(data).hexdigest()

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 import pytest
 
 from ansible_collections.picocloud.edge.plugins.module_utils.image import bootfiles
@@ -107,10 +109,44 @@ def test_commented_settings_are_left_alone():
 
 
 @pytest.mark.parametrize('settings, message', [
-    ({'all': {'bad key': 1}}, 'invalid config.txt key'),
-    ({'all': {'x': 'a\nb'}}, 'newline'),
+    ({'all': {'bad key': 1}}, "config_txt.all key 'bad key' is not a config.txt setting name"),
+    ({'all': {'x\n': 1}}, "config_txt.all key 'x\\n' is not a config.txt setting name"),
+    ({'all': {'x': 'a\nb'}}, "config_txt.all.x='a\\nb' contains a control character (U+000A)"),
+    ({'all': {'x': 'on\r'}}, "config_txt.all.x='on\\r' contains a control character (U+000D)"),
+    ({'all': {'x': ['a', 'b\u2028c']}}, 'contains a control character (U+2028)'),
+    ({'all': {'x': {'nested': 1}}}, 'must be a string, number or boolean'),
     ({'all': 'x'}, 'must be a mapping'),
 ])
 def test_bad_config_settings_are_refused(settings, message):
-    with pytest.raises(bootfiles.BootFileError, match=message):
+    with pytest.raises(bootfiles.BootFileError, match=re.escape(message)):
         bootfiles.merge_config(CONFIG, settings)
+
+
+def test_a_carriage_return_would_start_a_new_line_for_the_firmware():
+    """splitlines() (and a firmware reading CR as a line end) sees 'arm_freq=2000' as its own setting."""
+    assert 'gpu_mem=16\rarm_freq=2000'.splitlines() == ['gpu_mem=16', 'arm_freq=2000']
+    with pytest.raises(bootfiles.BootFileError, match='U\\+000D'):
+        bootfiles.merge_config(CONFIG, {'all': {'gpu_mem': '16\rarm_freq=2000'}})
+
+
+@pytest.mark.parametrize('section', ['pi4]x', 'pi4] [all', 'pi 4', 'EDID=DEL DELL', '', '[]', 'a' * 65, 'pi4#x'])
+def test_a_section_that_is_not_a_conditional_filter_is_a_clear_error_not_a_type_error(section):
+    """The old code wrote '[pi4]x]', could not find that section again and failed with a TypeError."""
+    with pytest.raises(bootfiles.BootFileError, match='is not a config.txt conditional filter') as info:
+        bootfiles.merge_config(CONFIG, {section: {'gpu_mem': 16}})
+    assert repr(section) in str(info.value)
+
+
+@pytest.mark.parametrize('section', ['pi3+', 'cm4s', 'board-type=0x14', 'EDID=DEL-DELL_U2422H', '0x12345678', 'gpio4=1',
+                                     'HDMI:0', 'tryboot', 'none', '[pi02]'])
+def test_every_documented_filter_form_is_accepted_and_found_again(section):
+    merged = bootfiles.merge_config(CONFIG, {section: {'gpu_mem': 16}})
+    name = section.strip('[]')
+    assert bootfiles.config_sections(merged)[name] == ['[%s]' % name, 'gpu_mem=16']
+    assert bootfiles.merge_config(merged, {section: {'gpu_mem': 16}}) == merged
+
+
+@pytest.mark.parametrize('token', ['quiet\x00', 'a\x1bb', 'x\u2028y'])
+def test_cmdline_tokens_with_control_characters_are_refused(token):
+    with pytest.raises(bootfiles.BootFileError, match='whitespace or a control character'):
+        bootfiles.merge_cmdline('a\n', add=[token])

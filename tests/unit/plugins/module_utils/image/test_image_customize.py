@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import fixtures
+import shell_sandbox
 from ansible_collections.picocloud.edge.plugins.module_utils.image import bootfiles
 from ansible_collections.picocloud.edge.plugins.module_utils.image import customize
 from ansible_collections.picocloud.edge.plugins.module_utils.image import fat
@@ -28,7 +29,7 @@ def params(src, **overrides):
         'src': src, 'dest': None, 'checksum': None, 'force': False, 'flavor': 'auto',
         'hostname': 'node1',
         'user': {'name': 'admin', 'password': 's3cret-pass', 'password_hash': None, 'sudo': True, 'groups': None,
-                 'ssh_authorized_keys': ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQE admin@ops']},
+                 'ssh_authorized_keys': ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q admin@ops']},
         'ssh': {'enabled': True, 'password_authentication': False},
         'wifi': {'ssid': 'picocloud', 'password': 'wifi-passphrase', 'country': 'DE', 'hidden': False},
         'network': {'interface': 'eth0', 'address': '192.168.10.11/24', 'gateway': '192.168.10.1', 'dns': ['192.168.10.1']},
@@ -92,7 +93,8 @@ def test_each_flavour_is_customised_soundly_and_idempotently(image, tmp_path, fl
         userconf = fixtures.mtype(path, 'userconf.txt')
         assert userconf.startswith('admin:$6$') and 's3cret-pass' not in userconf
         assert fixtures.mtype(path, 'ssh') == ''
-        assert "set_hostname 'node1'" in fixtures.mtype(path, 'firstrun.sh')
+        run = shell_sandbox.dry_run(fixtures.mtype(path, 'firstrun.sh'), userconf_txt=userconf)
+        assert run.stderr == '' and ['set_hostname', 'node1'] in run.args_of('imager_custom')
     else:
         meta = yaml.safe_load(fixtures.mtype(path, 'meta-data'))
         assert meta['instance-id'] == result['instance_id']
@@ -252,7 +254,7 @@ def test_an_interrupted_replacement_leaves_old_or_new_content(image, tmp_path, s
     def crash():
         raise Crash(step)
 
-    bootfs = fat.BootFS(path, fixtures.BOOT_START, writable=True, hooks={step: crash})
+    bootfs = fat.BootFS(path, fixtures.BOOT_START, fixtures.BOOT_SIZE, writable=True, hooks={step: crash})
     with pytest.raises(Crash):
         bootfs.write('cmdline.txt', new.encode())
     bootfs._handle.close()  # the process dies here: nothing else is written, the dirty bit stays set

@@ -13,6 +13,8 @@ import warnings
 import pytest
 import yaml
 
+import shell_sandbox
+
 from ansible_collections.picocloud.edge.plugins.module_utils.image import cloudinit
 from ansible_collections.picocloud.edge.plugins.module_utils.image import firstrun
 from ansible_collections.picocloud.edge.plugins.module_utils.image import flavor
@@ -101,7 +103,7 @@ def test_version_2_network_config_with_static_eth0_and_hidden_wifi(name):
     assert network['version'] == 2
     assert network['ethernets']['eth0'] == {
         'dhcp4': False, 'addresses': ['192.168.10.11/24'], 'optional': True,
-        'routes': [{'to': 'default', 'via': '192.168.10.1'}],
+        'routes': [{'to': '0.0.0.0/0', 'via': '192.168.10.1'}],
         'nameservers': {'addresses': ['192.168.10.1', '9.9.9.9']}}
     wlan = network['wifis']['wlan0']
     assert wlan['regulatory-domain'] == 'DE'
@@ -173,13 +175,16 @@ def test_firstrun_script_is_valid_bash_and_sets_everything(tmp_path):
     path = tmp_path / 'firstrun.sh'
     path.write_text(text)
     assert subprocess.run(['bash', '-n', str(path)], check=False).returncode == 0
-    assert "imager_custom set_hostname 'node1'" in text
-    assert "imager_custom set_wlan -h 'pico cloud' '%s' 'DE'" % ('ef' * 32) in text
-    assert 'address1=192.168.10.11/24,192.168.10.1' in text and 'dns=192.168.10.1;9.9.9.9;' in text
-    assert "PasswordAuthentication no" in text and 'systemctl enable ssh' in text
-    assert "'admin ALL=(ALL) NOPASSWD:ALL'" in text
-    assert "set_timezone 'Europe/Berlin'" in text and "set_keymap 'de'" in text
-    assert 'update-locale' in text and 'correct horse' not in text
+    run = shell_sandbox.dry_run(text)
+    assert run.stderr == ''
+    assert run.args_of('imager_custom') == [['set_hostname', 'node1'], ['set_wlan', '-h', 'pico cloud', 'ef' * 32, 'DE'],
+                                            ['set_keymap', 'de'], ['set_timezone', 'Europe/Berlin']]
+    keyfile = run.files['/etc/NetworkManager/system-connections/picocloud-eth0.nmconnection']
+    assert 'address1=192.168.10.11/24,192.168.10.1\n' in keyfile and 'dns=192.168.10.1;9.9.9.9;\n' in keyfile
+    assert run.files['/etc/ssh/sshd_config.d/10-picocloud.conf'] == 'PasswordAuthentication no\n'
+    assert ['enable', 'ssh'] in run.args_of('systemctl')
+    assert run.files['/etc/sudoers.d/010_admin-nopasswd'] == 'admin ALL=(ALL) NOPASSWD:ALL\n'
+    assert run.args_of('update-locale') == [['LANG=en_GB.UTF-8']] and 'correct horse' not in text
     assert text.rstrip().endswith('exit 0')
     assert firstrun.userconf(config, HASH) == 'admin:%s\n' % HASH
     assert firstrun.userconf(full_config(user=None), None) is None

@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 import zipfile
 
 import pytest
@@ -200,3 +201,14 @@ def test_copy_sparse_keeps_a_trailing_zero_run_at_full_size(tmp_path):
     dest = str(tmp_path / 'copy.img')
     assert source.decompress_to(compress(raw, 'gz'), dest) == os.path.getsize(raw)
     assert sha256(dest) == sha256(raw)
+
+
+def test_raw_size_of_an_xz_header_followed_by_zeros_gives_up_quickly(tmp_path):
+    """A broken download: xz magic, then 256 MiB of zeros. The old padding walk read it 4 bytes at a time."""
+    path = tmp_path / 'broken.img.xz'
+    with open(str(path), 'wb') as handle:
+        handle.write(b'\xfd7zXZ\x00' + b'\0' * 6)
+        handle.truncate(256 * MIB)
+    started = time.monotonic()
+    assert source.raw_size(str(path)) is None
+    assert time.monotonic() - started < 5
