@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""k3s rendering: config.yaml, drop-ins, registries.yaml and the systemd units, against k3s's documented formats."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+import yaml
+
+from ansible_collections.picocloud.edge.plugins.module_utils.k3s import K3sError
+from ansible_collections.picocloud.edge.plugins.module_utils.k3s import config
+
+FIRST = {'role': 'server', 'cluster_init': True, 'node_name': 'pi-1', 'node_ip': '192.168.50.11',
+         'vip': '192.168.50.10', 'tls_san': ['k3s.site.lan', '192.168.50.10'], 'disable': ['traefik', 'servicelb'],
+         'flannel_iface': 'eth0', 'kubelet_args': ['max-pods=60', 'image-gc-high-threshold=80']}
+JOINER = dict(FIRST, cluster_init=False, server_url='https://192.168.50.11:6443', node_name='pi-2',
+              node_ip='192.168.50.12')
+AGENT = {'role': 'agent', 'server_url': 'https://192.168.50.10:6443', 'node_name': 'pi-4', 'node_ip': '192.168.50.14',
+         'flannel_iface': 'eth0', 'kubelet_args': ['max-pods=40']}
+
+# The unit k3s's install.sh writes (create_systemd_service_file, k3s-io/k3s install.sh at 0136cf2) for
+# INSTALL_K3S_EXEC=server and no further arguments: BIN_DIR=/usr/local/bin, SYSTEMD_TYPE=notify,
+# FILE_K3S_ENV=/etc/systemd/system/k3s.service.env, CMD_K3S_EXEC='server \' (quote_indent with no args).
+INSTALL_SH_SERVER_UNIT = """[Unit]
+Description=Lightweight Kubernetes
+Documentation=https://k3s.io
+Wants=network-online.target
+After=network-online.target
+
+[Install]
+WantedBy=multi-user.target
+
+[Service]
+Type=notify
+EnvironmentFile=-/etc/default/%N
+EnvironmentFile=-/etc/sysconfig/%N
+EnvironmentFile=-/etc/systemd/system/k3s.service.env
+KillMode=process
+Delegate=yes
+User=root
+# Having non-zero Limit*s causes performance problems due to accounting overhead
+# in the kernel. We recommend using cgroups to do container-local accounting.
+LimitNOFILE=1048576
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+TimeoutStartSec=0
+Restart=always
+RestartSec=5s
+ExecStartPre=-/sbin/modprobe br_netfilter
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/local/bin/k3s \\
+    server \\
+
+"""
+
+
+def _load(text):
+    assert text.startswith('# Managed by picocloud.edge')
+    return yaml.safe_load(text)
+
+
+def test_first_server_gets_cluster_init_token_file_and_no_token():
+    data = _load(config.render_config(FIRST))
+    assert data == {
+        'cluster-init': True,
+        'token-file': '/etc/rancher/k3s/cluster-token',
+        'node-name': 'pi-1',
+        'node-ip': '192.168.50.11',
+        'tls-san': ['192.168.50.10', 'k3s.site.lan'],
+        'write-kubeconfig-mode': '0600',
+        'disable': ['traefik', 'servicelb'],
+        'flannel-iface': 'eth0',
+        'kubelet-arg': ['max-pods=60', 'image-gc-high-threshold=80'],
+    }
+    assert 'token' not in data and 'server' not in data
+
+
+def test_joining_server_names_the_server_it_joins_and_has_no_cluster_init():
+    data = _load(config.render_config(JOINER))
+    assert data['server'] == 'https://192.168.50.11:6443'
+    assert 'cluster-init' not in data
+    assert data['token-file'] == '/etc/rancher/k3s/cluster-token'
+    assert data['tls-san'][0] == '192.168.50.10'
+
+
+def test_single_server_without_ha_has_neither_cluster_init_nor_server():
+    data = _load(config.render_config({'role': 'server', 'node_ip': '10.0.0.1'}))
+    assert data == {'token-file': '/etc/rancher/k3s/cluster-token', 'node-ip': '10.0.0.1',
+                    'write-kubeconfig-mode': '0600'}
+
+
+def test_agent_gets_server_token_file_and_node_settings_only():
+    data = _load(config.render_config(AGENT))
+    assert data == {'server': 'https://192.168.50.10:6443', 'token-file': '/etc/rancher/k3s/cluster-token',
+                    'node-name': 'pi-4', 'node-ip': '192.168.50.14', 'flannel-iface': 'eth0',
+                    'kubelet-arg': ['max-pods=40']}
+
+
+def test_external_datastore_servers_need_neither_cluster_init_nor_server():
+    data = _load(config.render_config({'role': 'server', 'datastore_endpoint': 'postgres://k3s@db.site:5432/k3s',
+                                       'datastore_cafile': '/etc/rancher/k3s/db-ca.pem'}))
+    assert data['datastore-endpoint'] == 'postgres://k3s@db.site:5432/k3s'
+    assert data['datastore-cafile'] == '/etc/rancher/k3s/db-ca.pem'
+    assert 'cluster-init' not in data and 'server' not in data
+
+
+def test_external_containerd_is_named_by_its_socket():
+    data = _load(config.render_config(dict(AGENT, container_runtime_endpoint='unix:///run/containerd/containerd.sock')))
+    assert data['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock'
+
+
+def test_dual_stack_node_ip_is_one_comma_separated_value():
+    data = _load(config.render_config(dict(AGENT, node_ip=['192.168.50.14', 'fd00::14'])))
+    assert data['node-ip'] == '192.168.50.14,fd00::14'
+
+
+def test_extra_flags_are_appended_after_the_rendered_ones():
+    data = _load(config.render_config(dict(FIRST, extra={'secrets-encryption': True, 'node-taint': [
+        'CriticalAddonsOnly=true:NoExecute']})))
+    assert list(data)[-2:] == ['secrets-encryption', 'node-taint']
+
+
+@pytest.mark.parametrize('settings, message', [
+    ({'role': 'master'}, "role: 'master' must be server or agent"),
+    (dict(AGENT, tls_san=['x.lan']), "tls_san: \\['x.lan'\\] is a server setting; k3s agent refuses it"),
+    (dict(AGENT, cluster_init=True), 'cluster_init: True is a server setting'),
+    (dict(AGENT, server_url=None), 'an agent needs the URL of a server to join'),
+    (dict(FIRST, server_url='https://192.168.50.12:6443'), 'the first server initialises the cluster'),
+    (dict(FIRST, datastore_endpoint='mysql://x'), 'an external datastore needs neither cluster-init'),
+    (dict(JOINER, datastore_endpoint='mysql://x'), 'servers on an external datastore do not join'),
+    (dict(AGENT, server_url='http://192.168.50.10:6443'), 'must be https://<host>:<port>'),
+    (dict(AGENT, server_url='https://192.168.50.10:6443/v1-k3s'), 'must be https://<host>:<port>'),
+    (dict(AGENT, node_ip='192.168.50'), "node_ip: '192.168.50' is not an IP address"),
+    (dict(FIRST, vip='k3s.lan'), "vip: 'k3s.lan' is not an IP address"),
+    (dict(FIRST, tls_san=['bad name']), "tls_san: 'bad name' is neither an IP address nor a DNS name"),
+    (dict(FIRST, disable=['Traefik']), "disable: 'Traefik' is not a packaged component name"),
+    (dict(FIRST, flannel_iface='eth0; reboot'), "flannel_iface: 'eth0; reboot' is not a network interface name"),
+    (dict(FIRST, kubelet_args=['max-pods']), "kubelet_args: 'max-pods' is not a kubelet flag as name=value"),
+    (dict(FIRST, node_name='Pi_1'), "node_name: 'Pi_1' is not a valid Kubernetes node name"),
+    (dict(FIRST, token_file='cluster-token'), "token_file: 'cluster-token' must be an absolute path"),
+    (dict(FIRST, container_runtime_endpoint='tcp://10.0.0.1:1234'), 'must be a unix socket path'),
+    (dict(FIRST, extra={'token': 'secret'}), "extra: 'token' is a secret"),
+    (dict(FIRST, extra={'agent-token': 'secret'}), "extra: 'agent-token' is a secret"),
+    (dict(FIRST, extra={'write-kubeconfig-mode': '0644'}), "extra: 'write-kubeconfig-mode' is set by the role"),
+    (dict(AGENT, extra={'disable': ['traefik']}), "extra: 'disable' is a server flag"),
+    (dict(FIRST, extra={'Bad_Flag': 1}), "extra: 'Bad_Flag' is not a k3s flag name"),
+    (dict(FIRST, extra={'node-label': ['a=b\nc']}), 'must be a list of strings without control characters'),
+])
+def test_bad_settings_are_refused_naming_the_field(settings, message):
+    with pytest.raises(K3sError, match=message):
+        config.render_config(settings)
+
+
+def test_a_refused_secret_is_not_echoed_back():
+    with pytest.raises(K3sError) as info:
+        config.render_config(dict(FIRST, extra={'token': 'K10abc::server:verysecret'}))
+    assert 'verysecret' not in str(info.value)
+
+
+def test_rendering_is_stable_so_a_rerun_writes_the_same_bytes():
+    assert config.render_config(FIRST) == config.render_config(dict(FIRST))
+
+
+def test_drop_in_is_named_for_alphabetical_order_and_may_append_with_plus():
+    dropin = config.dropin('50-site', {'node-label+': ['zone=garage'], 'kube-apiserver-arg': ['audit-log-maxage=7']})
+    assert dropin['path'] == 'config.yaml.d/50-site.yaml'
+    assert _load(dropin['content']) == {'node-label+': ['zone=garage'], 'kube-apiserver-arg': ['audit-log-maxage=7']}
+
+
+@pytest.mark.parametrize('name, data, role, message', [
+    ('site', {}, 'server', "name: 'site' must be NN-word"),
+    ('50-site', {'token': 'x'}, 'server', "drop-in 50-site: 'token' is a secret"),
+    ('50-site', {'token-file': '/tmp/t'}, 'server', "drop-in 50-site: 'token-file' is set by the role"),
+    ('50-site', {'tls-san+': ['x']}, 'agent', "drop-in 50-site: 'tls-san\\+' is a server flag"),
+])
+def test_bad_drop_ins_are_refused(name, data, role, message):
+    with pytest.raises(K3sError, match=message):
+        config.dropin(name, data, role=role)
+
+
+def test_registries_point_docker_io_and_site_names_at_the_site_registry_with_its_tls_files():
+    data = _load(config.render_registries({
+        'url': 'https://registry.site:5000', 'namespaces': ['docker.io', 'registry.site'],
+        'tls': {'ca_file': '/etc/picocloud/ca.pem', 'cert_file': '/etc/picocloud/client.pem',
+                'key_file': '/etc/picocloud/client-key.pem'}}))
+    assert data == {
+        'mirrors': {
+            'registry.site:5000': {'endpoint': ['https://registry.site:5000']},
+            'docker.io': {'endpoint': ['https://registry.site:5000']},
+            'registry.site': {'endpoint': ['https://registry.site:5000']},
+        },
+        'configs': {'registry.site:5000': {'tls': {
+            'ca_file': '/etc/picocloud/ca.pem', 'cert_file': '/etc/picocloud/client.pem',
+            'key_file': '/etc/picocloud/client-key.pem'}}},
+    }
+
+
+def test_registries_wildcard_is_quoted_as_k3s_requires():
+    text = config.render_registries({'url': 'https://registry.site:5000', 'namespaces': ['*']})
+    assert "'*':" in text
+    assert _load(text)['mirrors']['*'] == {'endpoint': ['https://registry.site:5000']}
+
+
+@pytest.mark.parametrize('registry, message', [
+    ({'url': 'registry.site:5000'}, "url: 'registry.site:5000' must be the http\\(s\\) URL"),
+    ({'url': 'https://r:5000', 'namespaces': ['docker.io/library']}, "namespaces: 'docker.io/library' is not"),
+    ({'url': 'https://r:5000', 'tls': {'key_file': '/k.pem'}}, 'needs both cert_file and key_file'),
+    ({'url': 'https://r:5000', 'tls': {'ca_file': 'ca.pem'}}, "tls.ca_file: 'ca.pem' must be an absolute path"),
+])
+def test_bad_registry_settings_are_refused(registry, message):
+    with pytest.raises(K3sError, match=message):
+        config.render_registries(registry)
+
+
+def test_server_unit_is_the_text_install_sh_writes():
+    assert config.render_unit('server') == INSTALL_SH_SERVER_UNIT
+
+
+def test_agent_unit_differs_from_the_server_unit_only_in_env_file_and_role():
+    expected = INSTALL_SH_SERVER_UNIT.replace('k3s.service.env', 'k3s-agent.service.env').replace(
+        '    server \\', '    agent \\')
+    assert config.render_unit('agent') == expected
+    assert config.unit_name('agent') == 'k3s-agent.service'
+    assert config.unit_name('server') == 'k3s.service'
+
+
+def test_unit_bin_dir_follows_install_sh_bin_dir():
+    assert 'ExecStart=/opt/bin/k3s \\\n    server \\\n' in config.render_unit('server', bin_dir='/opt/bin/')
+
+
+@pytest.mark.parametrize('role, bin_dir, message', [
+    ('master', '/usr/local/bin', "role: 'master' must be server or agent"),
+    ('server', 'usr/local/bin', "bin_dir: 'usr/local/bin' must be an absolute path"),
+])
+def test_bad_unit_settings_are_refused(role, bin_dir, message):
+    with pytest.raises(K3sError, match=message):
+        config.render_unit(role, bin_dir=bin_dir)
+
+
+@pytest.mark.parametrize('address, port, url', [
+    ('192.168.50.10', 6443, 'https://192.168.50.10:6443'),
+    ('fd00::10', 6443, 'https://[fd00::10]:6443'),
+    ('k3s.site.lan', 16443, 'https://k3s.site.lan:16443'),
+])
+def test_api_url_brackets_ipv6(address, port, url):
+    assert config.api_url(address, port) == url
+    assert config.server_url(url) == url
