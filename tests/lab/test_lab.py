@@ -11,10 +11,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import io
 import json
 import os
 import socket
 import subprocess
+import tarfile
 
 import pytest
 import yaml
@@ -63,11 +65,25 @@ def test_check_mode_on_a_fresh_lab_reports_changes_and_creates_nothing(state_roo
     assert lab.objects() == {'containers': [], 'networks': [], 'volumes': []}
 
 
-def test_name_clash_with_foreign_container_is_refused_and_foreign_container_survives(state_root):
+@pytest.fixture
+def foreign_image():
+    """An image that is not the lab's: empty, imported from an empty tar (no registry, and no lab node image
+    needed, so the test runs before any lab built one). A container is created from it, never started."""
+    name = 'picocloud-test-foreign:empty'
+    empty = io.BytesIO()
+    tarfile.open(fileobj=empty, mode='w').close()
+    subprocess.run(['docker', 'import', '-', name], input=empty.getvalue(), stdout=subprocess.DEVNULL, check=True, timeout=120)
+    try:
+        yield name
+    finally:
+        subprocess.run(['docker', 'rmi', name], stdout=subprocess.DEVNULL, check=False, timeout=120)
+
+
+def test_name_clash_with_foreign_container_is_refused_and_foreign_container_survives(state_root, foreign_image):
     lab = Lab('picoclash', '172.30.22.0/24', state_root)
     subprocess.run(['docker', 'rm', '-f', 'picoclash-01'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    subprocess.run(['docker', 'create', '--name', 'picoclash-01', 'picocloud-lab-node:amd64', 'sleep', 'infinity'],
-                   stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(['docker', 'create', '--name', 'picoclash-01', foreign_image, '/never-started'],
+                   stdout=subprocess.DEVNULL, check=True, timeout=120)
     try:
         rc, result = lab.run('-e', 'lab_nodes=1')
         assert rc != 0
