@@ -132,9 +132,10 @@ EXAMPLES = r'''
 # site.consul.yml: the catalog of the lab, TLS with a client certificate, token from a file
 plugin: picocloud.edge.consul
 url: https://10.42.0.11:8501
-ca_path: ~/.picocloud/lab/pki/consul-ca.pem
-client_cert: ~/.picocloud/lab/pki/operator.pem
-client_key: ~/.picocloud/lab/pki/operator-key.pem
+# a Consul client bundle (the pki role's client entry point with pki_client_ca: consul; the Docker bundle is refused)
+ca_path: ~/.picocloud/lab/pki/clients/consul-operator/ca.pem
+client_cert: ~/.picocloud/lab/pki/clients/consul-operator/cert.pem
+client_key: ~/.picocloud/lab/pki/clients/consul-operator/key.pem
 token_file: ~/.picocloud/lab/consul/inventory.token
 
 ---

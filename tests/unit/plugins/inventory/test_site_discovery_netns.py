@@ -79,13 +79,18 @@ def test_arp_probe_finds_silent_pis_inside_the_named_network_only(lan, tmp_path)
     net = lan('198.18.12')
     dummy, first = net.add_pi('dc:a6:32:12:00:11', 11)
     dummy, second = net.add_pi('e4:5f:01:12:00:12', 12)
+    # on the same link but outside the /28 (.0 to .15): never asked, so never found
+    dummy, outside = net.add_pi('dc:a6:32:12:00:20', 20)
     assert net.neighbours() == []
     data, seconds, stderr = inventory(net, tmp_path, {
         'discovery': {'sources': ['neighbours'], 'probe': {'cidr': '198.18.12.0/28', 'method': 'arp', 'timeout': 3}},
         'nodes': [{'name': 'pico-01', 'mac': 'dc:a6:32:12:00:11', 'roles': ['swarm_manager', 'consul_server']},
-                  {'name': 'pico-02', 'mac': 'e4:5f:01:12:00:12'}]})
+                  {'name': 'pico-02', 'mac': 'e4:5f:01:12:00:12'},
+                  {'name': 'pico-03', 'mac': 'dc:a6:32:12:00:20'}]})
     assert hostvars(data, 'pico-01')['ansible_host'] == first
     assert hostvars(data, 'pico-02')['ansible_host'] == second
+    assert 'ansible_host' not in hostvars(data, 'pico-03'), outside
+    assert not any(entry['dst'] == outside for entry in net.neighbours())
     assert seconds < 3 + INVENTORY_TIMEOUT / 10
 
 

@@ -203,6 +203,22 @@ def test_undeclared_pi_in_the_leases_is_unclaimed_with_vendor_and_family(tmp_pat
     assert 'unclaimed-2ccf67000009' not in result.group('picocloud')
 
 
+def test_discovered_text_is_never_templated(tmp_path, monkeypatch):
+    """A registry's organisation name is text from outside the site file (here a 28-bit MA-M block under an IEEE
+    Registration Authority 24-bit block, from a registry directory of the test's own): it reaches the unclaimed
+    Pi's variables as it is, and templating it gives the text back, never runs it."""
+    registry = tmp_path / 'ieee'
+    registry.mkdir()
+    injected = "Raspberry Pi {{ lookup('pipe', 'id') }} Ltd"
+    (registry / 'mam.csv').write_text('Registry,Assignment,Organization Name,Organization Address\n'
+                                      'MA-M,B84C870,"%s",Somewhere\n' % injected)
+    (tmp_path / 'dnsmasq.leases').write_text('%d b8:4c:87:00:00:42 198.18.0.42 raspberrypi *\n' % (int(time.time()) + 3600))
+    result = run(tmp_path, monkeypatch, lease_site(tmp_path, registry_dirs=[str(registry)]))
+    assert result.group('unclaimed') == ['unclaimed-b84c87000042']
+    assert result.all_vars('unclaimed-b84c87000042')['picocloud_vendor'] == injected
+    assert result.render('unclaimed-b84c87000042', '{{ picocloud_vendor }}') == injected
+
+
 def test_unclaimed_can_be_turned_off(tmp_path, monkeypatch):
     result = run(tmp_path, monkeypatch, lease_site(tmp_path, unclaimed=False))
     assert result.group('unclaimed') == []
