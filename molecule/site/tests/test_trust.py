@@ -218,8 +218,10 @@ def test_a_nodes_consul_key_and_cert_are_refused_by_every_docker_api(site, hosts
 
 
 def test_the_operator_docker_bundle_is_refused_by_every_consul_https_api(site, hosts, tmp_path):
+    """Every agent serves HTTPS (servers and clients alike): each refuses the bundle, and answers the node's own
+    consul certificate (so the refusal is not a down agent)."""
     ca_file, cert_file, key_file = bundle(site)
-    for host in site.hosts('consul_servers') or hosts:
+    for host in hosts:
         consul_ca = tmp_path / ('%s-consul-ca.pem' % host)
         consul_ca.write_text(node_exec(host, 'cat', '/etc/consul.d/tls/ca.pem', check=True).stdout)
         refused(lambda: https_get(site.address(host), CONSUL_PORT, '/v1/status/leader', str(consul_ca), cert_file, key_file))
