@@ -40,7 +40,7 @@ help:
 	@echo "make setup   - create .venv (Python 3.11), install pinned requirements, build+install the collection"
 	@echo "make test    - what CI runs: lint, sanity, unit and integration tests, the lab, the catalogue and the site"
 	@echo "               scenario's verifier without the node lifecycle tests (make test-all: with them)"
-	@echo "make demo    - lab up (3 nodes), then picocloud.edge.site (base, pki, docker, swarm, consul) and picocloud.edge.verify"
+	@echo "make demo    - lab up (3 nodes), then picocloud.edge.site (base, pki, docker, swarm, registry, consul, apps) and picocloud.edge.verify"
 	@echo "               (BENCH=1: then picocloud.edge.bench, report in .lab/<name>/bench/)"
 	@echo "make lab-up  - bring the lab up (LAB_ARGS='-e lab_nodes=5 -e lab_arm64_nodes=1' to change it)"
 	@echo "make lab-down- remove the lab's nodes, network and volumes (the cached image stays)"

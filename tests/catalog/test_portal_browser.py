@@ -170,7 +170,7 @@ def site(consul_binary, tmp_path_factory, output_dir):
         consul.register('sensors', apps['sensors'].port, meta={'description': HOSTILE, 'owner': HOSTILE, 'url': 'javascript:alert(1)'})
         consul.register('blog', apps['blog'].port, meta={'description': 'Village blog', 'owner': 'anna'})
         consul.register('internal', apps['internal'].port, tags=('internal',))
-        # The node checks the base role registers, here as TTL checks set by hand.
+        # The node checks the consul role registers, here as TTL checks set by hand.
         for check_id, name, verb in (('picocloud-undervoltage', 'Undervoltage', 'pass'), ('picocloud-throttling', 'Throttling', 'pass'),
                                      ('picocloud-disk-root', 'Disk space /', 'warn')):
             assert consul.api('PUT', '/v1/agent/check/register', {'ID': check_id, 'Name': name, 'TTL': '10m'})[0] == 200
