@@ -32,14 +32,14 @@ export ANSIBLE_LOCALHOST_WARNING := false
 # A site file the picocloud.edge.site plugin cannot read stops the run, instead of leaving an empty inventory.
 export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED := true
 
-.PHONY: help system-packages setup test lint yamllint ansible-lint sanity units integration firmware clean \
+.PHONY: help system-packages setup test images lint yamllint ansible-lint sanity units integration firmware clean \
         docker lab-image lab-up lab-down demo lab-tests molecule consul-artifacts catalog-images catalog-tests \
-        test-all lifecycle-tests
+        test-all lifecycle-tests k3s-tests
 
 help:
 	@echo "make setup   - create .venv (Python 3.11), install pinned requirements, build+install the collection"
 	@echo "make test    - what CI runs: lint, sanity, unit and integration tests, the lab, the catalogue and the site"
-	@echo "               scenario's verifier without the node lifecycle tests (make test-all: with them)"
+	@echo "               scenario's verifier without the node lifecycle and k3s stand-in tests (make test-all: with them)"
 	@echo "make demo    - lab up (3 nodes), then picocloud.edge.site (base, pki, docker, swarm, registry, consul, apps) and picocloud.edge.verify"
 	@echo "               (BENCH=1: then picocloud.edge.bench, report in .lab/<name>/bench/)"
 	@echo "make lab-up  - bring the lab up (LAB_ARGS='-e lab_nodes=5 -e lab_arm64_nodes=1' to change it)"
@@ -77,8 +77,13 @@ setup: system-packages $(COLLECTION)/MANIFEST.json
 # Each stage is a make target of its own; `make test` runs them in order, timed, and prints a table of the
 # stage times at the end (also when a stage fails). docs/testing.md keeps a recent table.
 TEST_STAGES ?= lint sanity units integration lab-tests catalog-tests molecule
+# The lab's node images (amd64 and arm64, each built once and kept by a hash of its recipe) build in the background
+# while lint, sanity, units and integration run (none of them needs Docker); lab-tests waits for them.
 test: setup
-	@scripts/stages.sh $(TEST_STAGES)
+	@scripts/stages.sh $(if $(filter lab-tests,$(TEST_STAGES)),--background images lab-tests) $(TEST_STAGES)
+
+images: setup docker
+	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image -e lab_arm64_nodes=1
 
 lint: yamllint ansible-lint
 
@@ -197,8 +202,10 @@ SITE_STEPS_LIMIT := --limit '!lab_emulated'
 # Which verifier tests run (a pytest -m expression). The node lifecycle tests (marker `lifecycle`: re-flash, verify
 # flags, node loss, reboot, upgrade, decommission, backup and restore) take about 40 minutes on a 2-core machine,
 # more than CI's budget leaves: `make test` runs the verifier without them, `make test-all` with them, and
-# `make lifecycle-tests` runs only them on the lab `make test` left up (docs/testing.md, "What CI runs").
-SITE_TESTS ?= not lifecycle
+# `make lifecycle-tests` runs only them on the lab `make test` left up (docs/testing.md, "What CI runs"). The k3s
+# role's contract tests against the k3s-stand-in (marker `k3s_stand_in`: about 10 minutes; k3s itself cannot run
+# here) are outside `make test` too: `make k3s-tests` runs them on that lab, `make test-all` with the rest.
+SITE_TESTS ?= not lifecycle and not k3s_stand_in
 molecule: setup docker consul-artifacts catalog-images
 	ansible-playbook picocloud.edge.lab $(LAB_VARS) -e lab_state=image -e lab_arm64_nodes=1
 	molecule destroy -s site
@@ -209,6 +216,9 @@ molecule: setup docker consul-artifacts catalog-images
 
 test-all:
 	$(MAKE) test SITE_TESTS='lifecycle or not lifecycle'
+
+k3s-tests: setup docker
+	PYTEST_ADDOPTS="-m k3s_stand_in" molecule verify -s site
 
 lifecycle-tests: setup docker
 	PYTEST_ADDOPTS="-m lifecycle" molecule verify -s site

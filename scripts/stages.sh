@@ -5,6 +5,12 @@
 # failures, errors) are printed again after the table, so a CI log that keeps only its tail still names them.
 #
 #   scripts/stages.sh lint sanity units ...
+#   scripts/stages.sh --background images lab-tests lint sanity units lab-tests ...
+#
+# --background STAGE BEFORE starts STAGE at once, beside the others (its output only in its log, its last lines
+# printed when it ends), and stage BEFORE, the first that needs what it makes, waits for it first. `make test`
+# builds the lab's node images so while lint, sanity, units and integration run: none of them needs Docker, and
+# the image builds wait on the Debian mirror much of the time.
 set -uo pipefail
 
 logs=.build/stages
@@ -13,7 +19,37 @@ names=() times=() results=()
 failed_log=
 status=0
 start_all=$(date +%s)
+
+bg_stage='' bg_before='' bg_pid=''
+if [ "${1:-}" = "--background" ]; then
+    bg_stage=$2 bg_before=$3
+    shift 3
+    echo "=== stage $bg_stage, in the background until $bg_before (output in $logs/$bg_stage.log)"
+    rm -f "$logs/$bg_stage.end"
+    (
+        start=$(date +%s)
+        make --no-print-directory "$bg_stage" > "$logs/$bg_stage.log" 2>&1
+        echo "$? $(( $(date +%s) - start ))" > "$logs/$bg_stage.end"
+    ) &
+    bg_pid=$!
+fi
+
+wait_background() {
+    [ -n "$bg_pid" ] || return 0
+    wait "$bg_pid"
+    bg_pid=
+    local rc seconds
+    read -r rc seconds < "$logs/$bg_stage.end" || { rc=1 seconds=0; }
+    echo "=== stage $bg_stage (background) ended with rc $rc after ${seconds}s; its last lines:"
+    tail -n 20 "$logs/$bg_stage.log"
+    names+=("$bg_stage (bg)") times+=("$seconds") results+=("$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (rc $rc)")")
+    if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then
+        status=$rc failed_log="$logs/$bg_stage.log"
+    fi
+}
+
 for stage in "$@"; do
+    [ "$stage" = "$bg_before" ] && wait_background
     if [ "$status" -ne 0 ]; then
         names+=("$stage") times+=("-") results+=("not run")
         continue
@@ -25,6 +61,7 @@ for stage in "$@"; do
     names+=("$stage") times+=("$(( $(date +%s) - start ))") results+=("$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (rc $rc)")")
     [ "$rc" -eq 0 ] || { status=$rc; failed_log="$logs/$stage.log"; }
 done
+wait_background
 total=$(( $(date +%s) - start_all ))
 
 fmt() { [ "$1" = "-" ] && echo "-" || printf '%dm%02ds' $(( $1 / 60 )) $(( $1 % 60 )); }

@@ -23,6 +23,8 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'site_order(when): run before the emulated node joins, or last (conftest.py)')
     config.addinivalue_line('markers', 'lifecycle: a node lifecycle test (re-flash, loss, reboot, upgrade, decommission, '
                                        'backup): `make test-all`, not `make test` (docs/testing.md)')
+    config.addinivalue_line('markers', 'k3s_stand_in: the k3s role against the k3s-stand-in (test_k3s_stand_in.py): '
+                                       '`make test-all` and `make k3s-tests`, not `make test` (docs/testing.md)')
 
 
 @pytest.hookimpl(trylast=True)

@@ -139,10 +139,12 @@ def test_containerd_registry_hosts_send_each_name_to_the_site_registry_with_its_
 
 
 def test_containerd_rerun_and_check_mode_change_nothing_and_do_not_restart_it(runtime):
-    """A second run of the whole site and a check-mode run of the containerd layer report changed=0, and containerd
-    keeps its process."""
+    """A second run of the whole site on one node of the group and a check-mode run of the containerd layer on all of
+    them report changed=0, and containerd keeps its process. Every node of the group has the same containerd layer
+    under the same other layers, so one node proves that none of them undoes it, in half the time of a run on all."""
     pids = dict((host, runtime.main_pid(host)) for host in runtime.hosts)
-    again = runtime.run(tags=None).ok()
+    one = [host for host in runtime.hosts if host in runtime.site.hosts('swarm_workers')][-1:] or runtime.hosts[-1:]
+    again = runtime.run(tags=None, limit=one[0]).ok()
     assert again.changed == 0, again.changed_tasks()
     check = runtime.run(check=True, diff=True).ok()
     assert check.changed == 0, check.changed_tasks()

@@ -35,6 +35,9 @@ import yaml
 
 from picocloud_test import NATIVE, SITE, VERIFY, Site, node_exec, wait_for
 
+# Outside `make test`'s verifier (CI's time), in `make test-all` and `make k3s-tests` (docs/testing.md, "What CI runs").
+pytestmark = pytest.mark.k3s_stand_in
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 # The helper empties ANSIBLE_CALLBACKS_ENABLED, which ansible-core 2.19 refuses ("A non-empty plugin name is
