@@ -147,6 +147,16 @@ def test_swap_is_off_and_stays_off(host):
     assert 'CONF_SWAPSIZE=0' in host.file('/etc/dphys-swapfile').content_string.splitlines()
 
 
+def test_a_swap_entry_that_names_a_directory_is_turned_off_and_the_directory_is_kept(host):
+    """prepare.yml lists a directory (with a file in it) as a swap area in fstab: base comments the entry out and
+    removes only regular swap files, so the directory and its file are still there (`file: absent` on every listed
+    path deleted a directory recursively)."""
+    fstab = host.file('/etc/fstab').content_string.splitlines()
+    assert '# swap turned off by picocloud.edge.base: /srv/not-a-swap-file none swap sw 0 0' in fstab
+    assert host.file('/srv/not-a-swap-file').is_directory
+    assert host.file('/srv/not-a-swap-file/keep.txt').content_string == 'kept\n'
+
+
 def test_dphys_swapfile_stand_in_unit_is_stopped_and_disabled(host):
     unit = host.service('dphys-swapfile')
     assert not unit.is_running
