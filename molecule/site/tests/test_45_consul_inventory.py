@@ -28,6 +28,7 @@ CONSUL_PORT = 8501
 PURPOSES = ('root', 'consul', 'docker', 'operator', 'registry')
 BUNDLE = 'consul-inventory-test'
 READ_RULES = 'node_prefix "" { policy = "read" }\nservice_prefix "" { policy = "read" }\n'
+SERVICES_ONLY_RULES = 'service_prefix "" { policy = "read" }\n'
 CLIENT_PLAY = [{
     'name': 'Write a Consul client bundle through picocloud.edge.pki',
     'hosts': 'localhost',
@@ -68,7 +69,8 @@ class Api(object):
 
 @pytest.fixture(scope='module')
 def consul_inventory(site, tmp_path_factory):
-    """The plugin's `ansible-inventory --list` of the site's Consul (plain values)."""
+    """The plugin's `ansible-inventory --list` of the site's Consul with a read token (plain values), and the
+    finished process of a run with a token that lacks node:read."""
     tmp = tmp_path_factory.mktemp('consul-inventory')
     secrets = private_dir(tmp / 'secrets')
     private_dir(secrets / 'pki')
@@ -84,44 +86,62 @@ def consul_inventory(site, tmp_path_factory):
     url = 'https://%s:%d' % (site.address(site.hosts('consul_servers')[0]), CONSUL_PORT)
     with open(os.path.join(site.secrets_dir, 'consul', 'management.token')) as handle:
         api = Api(url, bundle, handle.read().strip())
-    name = 'inventory-test-read-%d' % int(time.time())
-    policy = api('PUT', '/v1/acl/policy', {'Name': name, 'Rules': READ_RULES})
-    token = api('PUT', '/v1/acl/token', {'Description': name, 'Policies': [{'ID': policy['ID']}]})
+    name = 'inventory-test-%d' % int(time.time())
+    policies, tokens = [], []
     try:
-        token_file = tmp / 'inventory.token'
-        token_file.write_text(token['SecretID'])
-        token_file.chmod(0o600)
-        config = tmp / 'site.consul.yml'
-        config.write_text(yaml.safe_dump({
-            'plugin': 'picocloud.edge.consul', 'url': url, 'ca_path': str(bundle / 'ca.pem'),
-            'client_cert': str(bundle / 'cert.pem'), 'client_key': str(bundle / 'key.pem'), 'token_file': str(token_file)}))
-        env = dict(os.environ, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED='true')
-        proc = subprocess.run(['ansible-inventory', '-i', str(config), '--list'], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, universal_newlines=True,
-                              timeout=120, check=False)
+        for suffix, rules in (('read', READ_RULES), ('services-only', SERVICES_ONLY_RULES)):
+            policies.append(api('PUT', '/v1/acl/policy', {'Name': '%s-%s' % (name, suffix), 'Rules': rules}))
+            tokens.append(api('PUT', '/v1/acl/token', {'Description': '%s-%s' % (name, suffix),
+                                                        'Policies': [{'ID': policies[-1]['ID']}]}))
+
+        def inventory(token):
+            token_file = tmp / 'inventory.token'
+            token_file.write_text(token['SecretID'])
+            token_file.chmod(0o600)
+            config = tmp / 'site.consul.yml'
+            config.write_text(yaml.safe_dump({
+                'plugin': 'picocloud.edge.consul', 'url': url, 'ca_path': str(bundle / 'ca.pem'),
+                'client_cert': str(bundle / 'cert.pem'), 'client_key': str(bundle / 'key.pem'),
+                'token_file': str(token_file)}))
+            env = dict(os.environ, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED='true')
+            proc = subprocess.run(['ansible-inventory', '-i', str(config), '--list'], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, universal_newlines=True,
+                                  timeout=120, check=False)
+            # the token never shows, not even in a warning or an error
+            assert token['SecretID'] not in proc.stdout + proc.stderr
+            return proc
+
+        proc = inventory(tokens[0])
         assert proc.returncode == 0, proc.stderr
-        # the token never shows, not even in a warning
-        assert token['SecretID'] not in proc.stdout + proc.stderr
-        yield plain(json.loads(proc.stdout))
+        refused = inventory(tokens[1])
+        yield {'read': plain(json.loads(proc.stdout)), 'services_only': refused}
     finally:
-        api('DELETE', '/v1/acl/token/%s' % token['AccessorID'])
-        api('DELETE', '/v1/acl/policy/%s' % policy['ID'])
+        for token in tokens:
+            api('DELETE', '/v1/acl/token/%s' % token['AccessorID'])
+        for policy in policies:
+            api('DELETE', '/v1/acl/policy/%s' % policy['ID'])
+
+
+def test_a_token_without_node_read_gets_a_clear_error_not_an_empty_inventory(consul_inventory):
+    refused = consul_inventory['services_only']
+    assert refused.returncode != 0
+    assert 'lacks node:read' in ' '.join(refused.stderr.split()), refused.stderr
 
 
 def test_the_consul_plugin_has_the_site_plugins_picocloud_hosts_by_name_and_address(site, consul_inventory):
     expected = dict((consul_name(site, host), site.address(host)) for host in site.hosts('picocloud'))
-    assert sorted(consul_inventory['picocloud']['hosts']) == sorted(expected)
-    found = dict((host, consul_inventory['_meta']['hostvars'][host]['ansible_host']) for host in expected)
+    assert sorted(consul_inventory['read']['picocloud']['hosts']) == sorted(expected)
+    found = dict((host, consul_inventory['read']['_meta']['hostvars'][host]['ansible_host']) for host in expected)
     assert found == expected
 
 
 def test_the_consul_plugin_has_the_site_plugins_consul_servers(site, consul_inventory):
     expected = sorted(consul_name(site, host) for host in site.hosts('consul_servers'))
     assert expected
-    assert sorted(consul_inventory['consul_servers']['hosts']) == expected
+    assert sorted(consul_inventory['read']['consul_servers']['hosts']) == expected
     # the keyed group of the `consul` service (the servers) and each service's health as a var
-    assert sorted(consul_inventory['consul']['hosts']) == expected
+    assert sorted(consul_inventory['read']['consul']['hosts']) == expected
     for host in expected:
-        hostvars = consul_inventory['_meta']['hostvars'][host]
+        hostvars = consul_inventory['read']['_meta']['hostvars'][host]
         assert hostvars['consul_catalog_health']['consul'] in ('passing', 'warning', 'critical')
         assert sorted(hostvars['consul_catalog_health']) == sorted(hostvars['consul_catalog_service_names'])
