@@ -91,8 +91,8 @@ def consul_inventory(site, tmp_path_factory):
     try:
         for suffix, rules in (('read', READ_RULES), ('services-only', SERVICES_ONLY_RULES)):
             policies.append(api('PUT', '/v1/acl/policy', {'Name': '%s-%s' % (name, suffix), 'Rules': rules}))
-            tokens.append(api('PUT', '/v1/acl/token', {'Description': '%s-%s' % (name, suffix),
-                                                        'Policies': [{'ID': policies[-1]['ID']}]}))
+            body = {'Description': '%s-%s' % (name, suffix), 'Policies': [{'ID': policies[-1]['ID']}]}
+            tokens.append(api('PUT', '/v1/acl/token', body))
 
         def inventory(token):
             token_file = tmp / 'inventory.token'
