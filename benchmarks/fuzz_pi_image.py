@@ -27,19 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'unit', 'plugins', 'module_utils', 'image'))
 
-
-def collection_on_path():
-    """Make ansible_collections.picocloud.edge importable from this checkout (as bench_pi_flash.py does)."""
-    root = os.path.dirname(HERE)
-    parts = root.split(os.sep)
-    if len(parts) >= 3 and parts[-3] == 'ansible_collections':
-        sys.path.insert(0, os.sep.join(parts[:-3]))
-        return None
-    tmp = tempfile.mkdtemp(prefix='fuzz-pi-image-')
-    os.makedirs(os.path.join(tmp, 'ansible_collections', 'picocloud'))
-    os.symlink(root, os.path.join(tmp, 'ansible_collections', 'picocloud', 'edge'))
-    sys.path.insert(0, tmp)
-    return tmp
+from bench_pi_flash import collection_on_path  # noqa: E402  (this script's directory is on the path first)
 
 
 CHUNK = 25  # cases per hypothesis run; the time budget is checked between runs

@@ -7,21 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import functools
-
-from ansible.errors import AnsibleFilterError
-
+from ansible_collections.picocloud.edge.plugins.plugin_utils.filters import raising_filter_errors
 from ansible_collections.picocloud.edge.plugins.module_utils import containerd
 
 
-def _filter(function):
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except containerd.ContainerdError as exc:
-            raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
-    return wrapper
+_filter = raising_filter_errors(containerd.ContainerdError)
 
 
 @_filter

@@ -7,10 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import functools
-
-from ansible.errors import AnsibleFilterError
-
+from ansible_collections.picocloud.edge.plugins.plugin_utils.filters import raising_filter_errors
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import K3sError
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import airgap
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import config
@@ -22,14 +19,7 @@ from ansible_collections.picocloud.edge.plugins.module_utils.k3s import token
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import version
 
 
-def _filter(function):
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except K3sError as exc:
-            raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
-    return wrapper
+_filter = raising_filter_errors(K3sError)
 
 
 @_filter
