@@ -2,11 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures of the site scenario's verifier; the helpers themselves are in tests/helpers/picocloud_test.py.
 
-File names order the modules; a test marked `site_order('before_join')` runs before the emulated arm64 node joins
-(test_02), on the native nodes, and one marked `site_order('last')` runs after every other test. The trust
-migration is the first kind: it runs the whole site three times, and every such run with the emulated node in it
-takes minutes more (qemu-user); the node then joins the migrated site. The last check mode of the converged site
-is the second kind."""
+File names order the modules; a test marked `site_order('last')` runs after every other test: the last check mode
+of the converged site."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,13 +13,14 @@ import pytest
 
 from picocloud_test import Site
 
-ORDER = {'before_join': 1, 'last': 3}
+ORDER = {'last': 3}
 
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'site_order(when): run before the emulated node joins, or last (conftest.py)')
-    config.addinivalue_line('markers', 'lifecycle: a node lifecycle test (re-flash, loss, reboot, upgrade, decommission, '
-                                       'backup): `make test-all`, not `make test` (docs/testing.md)')
+    config.addinivalue_line('markers', 'site_order(when): run last (conftest.py)')
+    config.addinivalue_line('markers', 'lifecycle: a node or site lifecycle test (re-flash, loss, reboot, upgrade, '
+                                       'decommission, backup, a 0.1.0 site\'s trust migration): `make test-all`, '
+                                       'not `make test` (docs/testing.md)')
     config.addinivalue_line('markers', 'k3s_stand_in: the k3s role against the k3s-stand-in (test_k3s_stand_in.py): '
                                        '`make test-all` and `make k3s-tests`, not `make test` (docs/testing.md)')
 

@@ -418,20 +418,20 @@ def restart_windows(host, since, margin=3.0):
     return windows
 
 
-@pytest.mark.site_order('before_join')
+@pytest.mark.lifecycle
 def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site, tmp_path):
-    """On the native nodes, before the emulated node joins (conftest.py), which joins the migrated site later. Until
-    then the site file would mark it `state: absent` (not in service): an extra inventory puts it in group absent,
-    so the site's plays leave it out and the retirement does not wait for it."""
-    hosts = site.native()
-    waiting = tmp_path / 'not-in-service.yml'
-    waiting.write_text(json.dumps({'absent': {'hosts': dict((h, None) for h in site.hosts('lab_emulated'))}}))
+    """A site upgrading from 0.1.0 (one CA behind every service) migrates in one run of site.yml, every node with it,
+    while the operator's bundle keeps opening every Docker API, and the next run changes nothing. A lifecycle test
+    (`make test-all`, `make lifecycle-tests`): the three whole-site runs take about 15 minutes here, more than CI's
+    budget leaves (docs/testing.md, "What CI runs"). The Docker API poll covers the native nodes (the emulated node's
+    engine answers too slowly under qemu-user to tell a lockout from load); every node's trust files are checked."""
+    hosts = site.hosts()
+    polled = site.native()
 
     def run_site(**kwargs):
-        return site.playbook(SITE, '-i', str(waiting), **kwargs)
+        return site.playbook(SITE, **kwargs)
 
-    # (not --limit: that would leave out the controller's play, on the implicit localhost)
-    site.playbook(LEGACY, '-i', str(waiting)).ok()
+    site.playbook(LEGACY).ok()
     legacy_ca = os.path.join(pki_dir(site), 'ca.pem')
     assert os.path.isfile(legacy_ca) and not os.path.isdir(os.path.join(pki_dir(site), 'root'))
     # the finding this layout had: a node's Consul key opens the Docker API
@@ -446,7 +446,7 @@ def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site
     assert pki_snapshot(site) == before
     assert node_trust == dict((host, node_exec(host, 'cat', '/etc/docker/tls/ca.pem', check=True).stdout) for host in hosts)
 
-    poller = Poller([(host, site.address(host)) for host in hosts], bundle(site))
+    poller = Poller([(host, site.address(host)) for host in polled], bundle(site))
     started = time.time()
     poller.start()
     try:
@@ -456,13 +456,13 @@ def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site
         poller.stopped.set()
         poller.join(30)
     run.ok()
-    windows = dict((host, restart_windows(host, started)) for host in hosts)
+    windows = dict((host, restart_windows(host, started)) for host in polled)
     lockouts = [result for result in poller.results if result[2] == 'refused']
     outside = [result for result in poller.results if result[2] == 'down'
                and not any(start <= result[0] <= end for start, end in windows[result[1]])]
     assert lockouts == [], lockouts[:10]
     assert outside == [], (outside[:10], windows)
-    for host in hosts:
+    for host in polled:
         polls = [result for result in poller.results if result[1] == host]
         assert len(polls) >= 20 and polls[-1][2] == 'ok', polls[-5:]
         assert 1 <= len(windows[host]) <= 3, windows[host]
@@ -479,15 +479,16 @@ def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site
     consul_cert, consul_key = node_leaf(tmp_path, hosts[-1], 'consul')
     refused(lambda: https_get(site.address(hosts[0]), DOCKER_PORT, '/version', bundle(site)[0], consul_cert, consul_key))
 
-    # The next run changes nothing on any native node: that is test_02's first run (the emulated node joins the
-    # migrated site, and every native node must report no change), so it is not run twice here.
+    # the next run changes nothing, on any node
+    again = run_site().ok()
+    assert again.changed == 0, again.changed_tasks()
 
 
 @pytest.mark.site_order('last')
 def test_check_mode_on_the_converged_site_after_every_test_changes_nothing_and_shows_no_secret(site):
     """The scenario's last check mode, on the native nodes: the converged site (every earlier test restored what it
     changed) would not change, nothing fails, and no secret shows in the output, diff included. (The scenario's
-    `check` step ran check mode on the fresh lab; test_02's second run is the idempotence run on every node.)"""
+    `check` step ran check mode on the fresh lab; test_02's run is the idempotence run on every node.)"""
     check = site.playbook(SITE, check=True, diff=True, limit=NATIVE).ok()
     assert check.changed == 0, check.changed_tasks()
     assert all(s['failures'] == 0 and s['unreachable'] == 0 for s in check.stats.values()), check.stats

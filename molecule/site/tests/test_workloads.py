@@ -148,8 +148,8 @@ def mqtt_connack(host, port):
 @pytest.fixture(scope='module')
 def deployed(site, manager):
     """The four catalogue apps, deployed (as site.yml with picocloud_apps does); the ones this fixture deployed are
-    removed again at the end. An app the site already runs is not deployed again here: the first test re-runs every
-    app, in check mode and for real."""
+    removed again at the end. An app the site already runs is not deployed again here (site.yml's re-runs cover
+    each app's idempotence; the first test re-runs one through picocloud.edge.app)."""
     missing = [name for name in CATALOGUE if not service_exists(manager, name)]
     for name in missing:
         app_run(site, name).ok()
@@ -159,12 +159,14 @@ def deployed(site, manager):
     assert [name for name in missing if service_exists(manager, name)] == []
 
 
-def test_every_catalogue_app_redeploys_with_no_change_in_check_mode_and_for_real(site, deployed):
-    for name in deployed:
-        check = app_run(site, name, check=True).ok()
-        assert check.changed == 0, (name, check.changed_tasks())
-        run = app_run(site, name).ok()
-        assert run.changed == 0, (name, run.changed_tasks())
+def test_the_app_playbook_redeploys_an_app_with_no_change_in_check_mode_and_for_real(site, deployed):
+    """picocloud.edge.app, the operator's entry point for one app, on the portal (the app with the most parts: a
+    Consul read token in a secret, published ports, a health check). Every catalogue app's own re-run is in
+    site.yml's apps play, which test_02's run (changed=0) and the last check mode (changed=0) cover."""
+    check = app_run(site, 'portal', check=True).ok()
+    assert check.changed == 0, check.changed_tasks()
+    run = app_run(site, 'portal').ok()
+    assert run.changed == 0, run.changed_tasks()
 
 
 def test_each_app_is_registered_on_the_nodes_that_run_its_tasks_and_passes(site, deployed, manager, consul_node):
