@@ -422,8 +422,8 @@ def restart_windows(host, since, margin=3.0):
 def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site, tmp_path):
     """A site upgrading from 0.1.0 (one CA behind every service) migrates in one run of site.yml, every node with it,
     while the operator's bundle keeps opening every Docker API, and the next run changes nothing. A lifecycle test
-    (`make test-all`, `make lifecycle-tests`): the three whole-site runs take about 15 minutes here, more than CI's
-    budget leaves (docs/testing.md, "What CI runs"). The Docker API poll covers the native nodes (the emulated node's
+    (`make test-all`, `make lifecycle-tests`): its three whole-site runs on every node took 32 minutes here, more than
+    CI's budget leaves (docs/testing.md, "What CI runs"). The Docker API poll covers the native nodes (the emulated node's
     engine answers too slowly under qemu-user to tell a lockout from load); every node's trust files are checked."""
     hosts = site.hosts()
     polled = site.native()
