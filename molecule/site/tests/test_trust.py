@@ -428,9 +428,6 @@ def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site
     hosts = site.hosts()
     polled = site.native()
 
-    def run_site(**kwargs):
-        return site.playbook(SITE, **kwargs)
-
     site.playbook(LEGACY).ok()
     legacy_ca = os.path.join(pki_dir(site), 'ca.pem')
     assert os.path.isfile(legacy_ca) and not os.path.isdir(os.path.join(pki_dir(site), 'root'))
@@ -441,7 +438,7 @@ def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site
     # check mode reports the migration and writes nothing
     before = pki_snapshot(site)
     node_trust = dict((host, node_exec(host, 'cat', '/etc/docker/tls/ca.pem', check=True).stdout) for host in hosts)
-    check = run_site(check=True).ok()
+    check = site.playbook(SITE, check=True).ok()
     assert check.changed > 0
     assert pki_snapshot(site) == before
     assert node_trust == dict((host, node_exec(host, 'cat', '/etc/docker/tls/ca.pem', check=True).stdout) for host in hosts)
@@ -450,7 +447,7 @@ def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site
     started = time.time()
     poller.start()
     try:
-        run = run_site()
+        run = site.playbook(SITE)
     finally:
         time.sleep(3)
         poller.stopped.set()
@@ -480,7 +477,7 @@ def test_a_legacy_site_migrates_in_one_run_without_locking_out_the_operator(site
     refused(lambda: https_get(site.address(hosts[0]), DOCKER_PORT, '/version', bundle(site)[0], consul_cert, consul_key))
 
     # the next run changes nothing, on any node
-    again = run_site().ok()
+    again = site.playbook(SITE).ok()
     assert again.changed == 0, again.changed_tasks()
 
 
