@@ -35,6 +35,12 @@ def k3s_config_dropin(data, name, role='server'):
 
 
 @_filter
+def k3s_node_labels(picocloud_facts, labels=None):
+    """pi_facts and the site's placement labels -> the node's node-label entries (picocloud.io/<key>=<value>)."""
+    return config.node_labels(picocloud_facts, labels)
+
+
+@_filter
 def k3s_registries(registry):
     """The site registry -> /etc/rancher/k3s/registries.yaml text."""
     return config.render_registries(registry)
@@ -160,6 +166,7 @@ class FilterModule(object):
         return {
             'k3s_config': k3s_config,
             'k3s_config_dropin': k3s_config_dropin,
+            'k3s_node_labels': k3s_node_labels,
             'k3s_registries': k3s_registries,
             'k3s_unit': k3s_unit,
             'k3s_airgap_assets': k3s_airgap_assets,

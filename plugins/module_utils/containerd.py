@@ -230,9 +230,11 @@ def hosts_dict(namespace, mirror, tls=None, fallback=False, capabilities=('pull'
 
     ``mirror`` is the URL of the site registry that serves this namespace. ``tls`` holds ``ca_file``,
     ``cert_file`` and ``key_file`` (absolute paths on the node; each optional, cert and key together).
-    With ``fallback`` the namespace's own upstream stays the ``server`` and is tried after the mirror;
-    without it (airgap) the mirror is the ``server``, so nothing else is contacted. When the namespace is
-    the mirror itself, the file only sets its TLS settings.
+    The mirror is always a ``[host."<mirror>"]`` table with its capabilities and TLS files: containerd 1.6
+    (Debian bookworm's 1.6.20) refuses a hosts.toml without a ``host`` table ("invalid `host` tree") and falls
+    back to the directory's certificate files, so TLS set only at the root would be lost. With ``fallback`` the
+    namespace's own upstream is the ``server``, tried after the mirror; without it (airgap), and for the
+    mirror's own name, the mirror is the ``server`` too, with the same TLS files, so nothing else is contacted.
     """
     namespace = _namespace(namespace, 'namespace')
     mirror = _url(mirror, 'mirror')
@@ -250,13 +252,15 @@ def hosts_dict(namespace, mirror, tls=None, fallback=False, capabilities=('pull'
     if tls.get('cert_file'):
         tls_keys['client'] = [[_path(tls['cert_file'], 'cert_file'), _path(tls['key_file'], 'key_file')]]
     mirror_namespace = mirror.split('://', 1)[1].split('/', 1)[0]
+    host = {'capabilities': capabilities}
+    host.update(tls_keys)
     if namespace == mirror_namespace or not fallback:
         content = {'server': mirror}
         content.update(tls_keys)
-        return content
-    host = {'capabilities': capabilities}
-    host.update(tls_keys)
-    return {'server': registry_url(namespace), 'host': {mirror: host}}
+    else:
+        content = {'server': registry_url(namespace)}
+    content['host'] = {mirror: host}
+    return content
 
 
 def render_hosts(namespace, mirror, tls=None, fallback=False, capabilities=('pull', 'resolve')):

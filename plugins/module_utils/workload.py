@@ -33,8 +33,11 @@ CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
 # Debian architecture (the swarm's node label `arch`, pi_facts' debian_arch) -> Kubernetes' kubernetes.io/arch.
 K8S_ARCH = {'amd64': 'amd64', 'arm64': 'arm64', 'armhf': 'arm', 'armel': 'arm', 'i386': '386'}
 KNOWN_ARCHES = tuple(sorted(K8S_ARCH))
-# The node label the k3s role gives each node's board (pi_facts' board.type); the swarm's is node.labels.board.
-K8S_BOARD_LABEL = 'picocloud.io/board'
+# The prefix of the node labels the k3s role gives each node (picocloud.edge.plugins.module_utils.k3s.config.node_labels)
+# and the placement selects: the board, memory_mb and the site's placement labels.
+K8S_LABEL_PREFIX = 'picocloud.io/'
+# The node label of each node's board (pi_facts' board.type); the swarm's is node.labels.board.
+K8S_BOARD_LABEL = K8S_LABEL_PREFIX + 'board'
 K8S_APP_LABEL = 'app.kubernetes.io/name'
 K8S_MANAGED_LABEL = 'app.kubernetes.io/managed-by'
 PUBLISHED_TAG = 'published'
@@ -581,7 +584,7 @@ def k8s_manifests(app, namespace='picocloud-apps', secret_data=None, consul_port
     if app['placement']['board']:
         terms.append({'key': K8S_BOARD_LABEL, 'operator': 'In', 'values': list(app['placement']['board'])})
     for key, value in sorted(app['placement']['labels'].items()):
-        terms.append({'key': 'picocloud.io/%s' % key, 'operator': 'In', 'values': [value]})
+        terms.append({'key': K8S_LABEL_PREFIX + key, 'operator': 'In', 'values': [value]})
     if terms:
         pod['affinity'] = {'nodeAffinity': {'requiredDuringSchedulingIgnoredDuringExecution': {
             'nodeSelectorTerms': [{'matchExpressions': terms}]}}}

@@ -93,7 +93,7 @@ def test_every_node_is_ready_with_its_role_and_merged_labels(site):
         assert labels['arch'] == ('arm64' if site.hostvars(host).get('picocloud_lab_emulated') else 'amd64'), host
         assert labels['board'] == 'none', host  # lab nodes are not Raspberry Pis
         assert int(labels['memory_mb']) > 0, host
-        for key, value in site.hostvars(host).get('swarm_node_labels', {}).items():
+        for key, value in site.hostvars(host).get('picocloud_node_labels', {}).items():
             assert labels[key] == value, (host, key)  # inventory labels merged with the facts'
     assert len([n for n in nodes.values() if n.get('ManagerStatus', {}).get('Leader')]) == 1
 
@@ -317,7 +317,7 @@ def test_fewer_managers_demotes_and_the_full_group_promotes_again_with_one_leade
     run = site.playbook(SWARM, limit=NATIVE).ok()
     assert wait_for(lambda: healthy(site), timeout=120, step=3), swarm_nodes(site)
     for host in site.hosts():
-        for key, value in site.hostvars(host).get('swarm_node_labels', {}).items():
+        for key, value in site.hostvars(host).get('picocloud_node_labels', {}).items():
             assert swarm_nodes(site)[hostname(site, host)]['Spec']['Labels'][key] == value  # labels not churned
     assert site.playbook(SWARM, limit=NATIVE).ok().changed == 0, run.changed_tasks()
 

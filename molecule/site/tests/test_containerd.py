@@ -7,8 +7,10 @@ that puts the nodes in the ``containerd`` group. On these nodes Debian's docker.
 every test also checks that dockerd keeps answering and the swarm still verifies. The emulated arm64 node of the
 site scenario is left out (apt under qemu-user takes minutes). The module's fixture converges the role once and at
 the end puts back each node's own config.toml (Debian's), removes the role's certs.d files and restarts containerd.
-Images come from Debian packages (scripts/catalog-images.sh), never from a registry; release artifacts are made from
-Debian's containerd and runc packages (scripts/containerd-artifacts.sh).
+The registry settings are the role's defaults, from the site layer's picocloud_registry: containerd pulls from the
+site's own registry (seeded from images built from Debian packages, scripts/catalog-images.sh) with the node's
+registry client certificate, never from the internet; release artifacts are made from Debian's containerd and runc
+packages (scripts/containerd-artifacts.sh).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,8 +32,6 @@ PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 # required"); naming the json stdout callback there keeps stdout one JSON document.
 ENV = {'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.json'}
 CACHE = os.path.join(PROJECT, '.cache')
-REGISTRY = 'registry.picocloud.test:5000'
-REGISTRY_CA = '/etc/picocloud/registry-ca.pem'
 CONFIG = '/etc/containerd/config.toml'
 STATIC_IMAGE = 'picocloud/static:1.0'
 # lab nodes keep /var/lib/containerd on the container's overlay root, where overlayfs cannot be mounted again:
@@ -49,8 +49,13 @@ class Runtime(object):
         self.groups = os.path.join(workdir, 'containerd-groups.yml')
         with open(self.groups, 'w') as stream:
             yaml.safe_dump({'containerd': {'hosts': dict((host, None) for host in self.hosts)}}, stream)
-        self.vars = {'containerd_registry_host': REGISTRY, 'containerd_registry_ca_file': REGISTRY_CA,
-                     'containerd_registry_namespaces': ['docker.io', 'ghcr.io']}
+        # the registry host and its trust files are the role's defaults (the site layer's picocloud_registry)
+        self.vars = {'containerd_registry_namespaces': ['docker.io', 'ghcr.io']}
+        # the site registry as every node trusts it: its certs.d directory, named host:port (picocloud.edge.registry)
+        listing = node_exec(self.hosts[0], 'ls', '/etc/docker/certs.d', check=True).stdout.split()
+        assert len(listing) == 1, listing
+        self.registry = listing[0]
+        self.registry_certs = '/etc/docker/certs.d/' + self.registry
 
     def run(self, *args, **kwargs):
         """A site run with the containerd group. It converges only the containerd layer (--tags containerd, after
@@ -125,17 +130,43 @@ def test_containerd_restart_leaves_dockerd_and_the_swarm_working(runtime):
     runtime.site.playbook(VERIFY, tags='nodes,swarm', env=ENV).ok()
 
 
-def test_containerd_registry_hosts_send_each_name_to_the_site_registry_with_its_ca(runtime):
-    """certs.d hosts.toml (containerd docs/hosts.md): the registry's own name, docker.io and ghcr.io, with the CA."""
+def test_containerd_registry_hosts_send_each_name_to_the_site_registry_with_its_ca_and_client_certificate(runtime):
+    """certs.d hosts.toml (containerd docs/hosts.md) from the site layer alone: the site registry's own name, docker.io
+    and ghcr.io, each with the registry CA and the node's client certificate that picocloud.edge.registry wrote."""
+    certs = runtime.registry_certs
     for host in runtime.hosts:
         files = node_exec(host, 'find', '/etc/containerd/certs.d', '-name', 'hosts.toml').stdout.split()
         assert sorted(files) == sorted('/etc/containerd/certs.d/%s/hosts.toml' % name
-                                       for name in (REGISTRY, 'docker.io', 'ghcr.io'))
+                                       for name in (runtime.registry, 'docker.io', 'ghcr.io'))
         for path in files:
             text = node_exec(host, 'cat', path).stdout
-            assert 'server = "https://%s"' % REGISTRY in text
-            assert 'ca = "%s"' % REGISTRY_CA in text
+            assert 'server = "https://%s"' % runtime.registry in text
+            assert 'ca = "%s/ca.crt"' % certs in text
+            assert 'client = [["%s/client.cert", "%s/client.key"]]' % (certs, certs) in text
             assert node_exec(host, 'stat', '-c', '%a', path).stdout.strip() == '644'
+
+
+def test_containerd_pulls_from_the_site_registry_through_the_roles_hosts_toml_and_runs_the_image(runtime):
+    """ctr pulls a catalogue image from the site registry (verified TLS, the node's own client certificate) through
+    the role's hosts.toml and runs it; a pull by its docker.io name is served by the site registry too (the mirror,
+    with nothing else contacted); without the hosts.toml files the same pull fails on the site CA's certificate."""
+    host = runtime.hosts[0]
+    images = ['%s/%s' % (runtime.registry, STATIC_IMAGE), 'docker.io/' + STATIC_IMAGE]
+    try:
+        for image in images:
+            pulled = node_exec(host, 'ctr', '-n', NAMESPACE, 'images', 'pull', '--hosts-dir', '/etc/containerd/certs.d',
+                               '--snapshotter', SNAPSHOTTER, image)
+            assert pulled.returncode == 0, pulled.stderr
+        ran = node_exec(host, 'ctr', '-n', NAMESPACE, 'run', '--rm', '--snapshotter', SNAPSHOTTER, images[0],
+                        'picocloud-test-pull', '/bin/busybox', 'echo', 'pulled from the site registry')
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.strip() == 'pulled from the site registry'
+        bare = node_exec(host, 'ctr', '-n', NAMESPACE, 'images', 'pull', '--snapshotter', SNAPSHOTTER, images[0])
+        assert bare.returncode != 0 and 'x509: certificate signed by unknown authority' in bare.stderr, bare.stderr
+    finally:
+        node_exec(host, 'ctr', '-n', NAMESPACE, 'images', 'rm', '--sync', *images)
+        node_exec(host, 'ctr', '-n', NAMESPACE, 'namespaces', 'rm', NAMESPACE)
+    assert NAMESPACE not in node_exec(host, 'ctr', 'namespaces', 'ls', '-q').stdout.split()
 
 
 def test_containerd_rerun_and_check_mode_change_nothing_and_do_not_restart_it(runtime):

@@ -53,7 +53,6 @@ VERSION_LINE = "VERSION = '%s'"
 # k3s's release names per architecture of the site's nodes (the lab has amd64 and emulated arm64 nodes).
 BINARIES = {'amd64': 'k3s', 'arm64': 'k3s-arm64'}
 EXTRA_IMAGE = 'picocloud-extra.tar'
-REGISTRY = 'registry.picocloud.test:5000'
 # Another cluster in the operator's kubeconfig, which the merge must keep (and keep current).
 OFFICE = {'apiVersion': 'v1', 'kind': 'Config', 'preferences': {}, 'current-context': 'office',
           'clusters': [{'name': 'office', 'cluster': {'server': 'https://office.example:6443'}}],
@@ -122,14 +121,17 @@ class Cluster(object):
         self.merge_path = os.path.join(workdir, 'kube', 'config')
         self.kubeconfig = os.path.join(site.secrets_dir, 'k3s', 'kubeconfig')
         self.is_reset = False  # the module's last test resets k3s
+        # the site registry as the swarm site's nodes trust it (certs.d/<host:port>): registries.yaml comes from the
+        # site layer's picocloud_registry alone, with a k3s site's own trust directory
+        listing = node_exec(self.first, 'ls', '/etc/docker/certs.d', check=True).stdout.split()
+        assert len(listing) == 1, listing
+        self.registry = listing[0]
         self.vars = {
             'picocloud_orchestrator': 'k3s',
             'k3s_version': VERSION,
             'k3s_artifacts_dir': self.artifacts,
             'k3s_kubeconfig_merge_path': self.merge_path,
             'k3s_controller_kubectl': [STAND_IN, 'kubectl'],
-            'k3s_registry_host': REGISTRY,
-            'k3s_registry_ca_file': '/etc/picocloud/registry-ca.pem',
             'k3s_config_dropins': {'50-site': {'node-label+': ['picocloud.test/dropin=yes']}},
             'k3s_join_timeout': 180,
             'k3s_join_poll': 2,
@@ -227,6 +229,11 @@ def test_stand_in_converge_writes_every_file_with_its_mode_and_no_token_in_confi
         config = yaml.safe_load(cluster.read(host, '/etc/rancher/k3s/config.yaml'))
         assert config['token-file'] == '/etc/rancher/k3s/cluster-token'
         assert config['node-name'] == host
+        # the swarm's fact labels under the picocloud.io/ prefix (lab nodes are no Pis), the site's placement labels
+        labels = dict(entry.split('=', 1) for entry in config['node-label'])
+        assert labels['picocloud.io/board'] == 'none' and int(labels['picocloud.io/memory_mb']) > 0, labels
+        for key, value in cluster.site.hostvars(host).get('picocloud_node_labels', {}).items():
+            assert labels['picocloud.io/' + key] == value, (host, labels)
         assert not set(config) & {'token', 't', 'agent-token'}
         for path in ('/etc/rancher/k3s/config.yaml', unit):
             assert secret not in cluster.read(host, path)
@@ -238,8 +245,12 @@ def test_stand_in_converge_writes_every_file_with_its_mode_and_no_token_in_confi
             assert token.startswith('K10') and token.endswith('::server:' + secret)
             assert config['server'] == 'https://%s:6443' % cluster.nodes()[cluster.first]['status']['addresses'][0]['address']
         registries = yaml.safe_load(cluster.read(host, '/etc/rancher/k3s/registries.yaml'))
-        assert registries['mirrors']['docker.io'] == {'endpoint': ['https://' + REGISTRY]}
-        assert registries['configs'][REGISTRY]['tls'] == {'ca_file': '/etc/picocloud/registry-ca.pem'}
+        assert registries['mirrors']['docker.io'] == {'endpoint': ['https://' + cluster.registry]}
+        certs = '/etc/picocloud/registry/certs.d/' + cluster.registry
+        assert registries['configs'][cluster.registry]['tls'] == {
+            'ca_file': certs + '/ca.crt', 'cert_file': certs + '/client.cert', 'key_file': certs + '/client.key'}
+        for name in ('ca.crt', 'client.cert', 'client.key'):  # the registry's trust play wrote them on the k3s node
+            assert node_exec(host, 'test', '-s', '%s/%s' % (certs, name)).returncode == 0, (host, name)
         exec_start = node_exec(host, 'systemctl', 'show', '-p', 'ExecStart', unit.rsplit('/', 1)[1]).stdout
         assert 'argv[]=/usr/local/bin/k3s %s ;' % role in exec_start
         arch = 'arm64' if cluster.emulated(host) else 'amd64'

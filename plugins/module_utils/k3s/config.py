@@ -38,7 +38,9 @@ import re
 
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_dump
 
+from ansible_collections.picocloud.edge.plugins.module_utils import swarm
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import K3sError
+from ansible_collections.picocloud.edge.plugins.module_utils.workload import K8S_LABEL_PREFIX
 
 CONFIG_PATH = '/etc/rancher/k3s/config.yaml'
 CONFIG_DIR = '/etc/rancher/k3s/config.yaml.d'
@@ -74,6 +76,8 @@ _REGISTRY_RE = re.compile(r'\*|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)'
                           r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?')
 _ENDPOINT_RE = re.compile(r'https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?')
 _DROPIN_RE = re.compile(r'[0-9]{2}-[a-z0-9][a-z0-9-]*')
+# A Kubernetes label name (the part after the prefix) or value (kubernetes.io, "Labels and Selectors").
+_LABEL_RE = re.compile(r'[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?')
 _RUNTIME_RE = re.compile(r'(?:unix://)?/[A-Za-z0-9._/-]+')
 
 
@@ -280,6 +284,28 @@ def config_dict(settings):
         config['container-runtime-endpoint'] = endpoint
     config.update(_check_extra(settings.get('extra') or {}, role, 'extra'))
     return config
+
+
+def node_labels(picocloud_facts, labels=None):
+    """The ``node-label`` entries of one node: the swarm's labels (``swarm.node_labels``: board and memory_mb from
+    pi_facts, then the site's placement labels, which win) as ``picocloud.io/<key>=<value>``, the names the workload
+    role's node affinity selects. ``arch`` is left out: k3s sets ``kubernetes.io/arch`` itself. k3s applies node
+    labels when the node registers (docs.k3s.io, "node-label"): a label changed later needs ``kubectl label``.
+    """
+    if labels is not None and not isinstance(labels, dict):
+        raise K3sError('labels: %r must be a mapping of label names to values' % (labels,))
+    entries = []
+    for key, value in swarm.node_labels(picocloud_facts, labels).items():
+        if key == 'arch':
+            continue
+        if not _LABEL_RE.fullmatch(key):
+            raise K3sError('labels: %r is not a Kubernetes label name (letters, digits, - _ ., at most 63, '
+                           'starting and ending with a letter or digit)' % (key,))
+        if not _LABEL_RE.fullmatch(value):
+            raise K3sError('labels.%s: %r is not a Kubernetes label value (letters, digits, - _ ., at most 63, '
+                           'starting and ending with a letter or digit)' % (key, value))
+        entries.append('%s%s=%s' % (K8S_LABEL_PREFIX, key, value))
+    return entries
 
 
 def to_yaml(data, header=HEADER):

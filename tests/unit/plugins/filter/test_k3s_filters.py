@@ -24,10 +24,17 @@ def test_every_filter_is_registered_under_its_documented_name():
         'containerd_version', 'containerd_config', 'containerd_hosts', 'containerd_release_assets',
         'containerd_checksum'}
     assert set(k3s_filters.FilterModule().filters()) == {
-        'k3s_config', 'k3s_config_dropin', 'k3s_registries', 'k3s_unit', 'k3s_airgap_assets', 'k3s_image_tarballs',
+        'k3s_config', 'k3s_config_dropin', 'k3s_node_labels', 'k3s_registries', 'k3s_unit', 'k3s_airgap_assets', 'k3s_image_tarballs',
         'k3s_checksum', 'k3s_preflight', 'k3s_join_diagnostics', 'k3s_token', 'k3s_token_info', 'k3s_ca_hash',
         'k3s_kube_vip_manifest', 'k3s_kubeconfig_merge', 'k3s_kubeconfig_remove', 'k3s_version', 'k3s_upgrade_plan',
         'k3s_api_url', 'k3s_nodes', 'k3s_node_problems'}
+
+
+def test_k3s_node_labels_errors_name_the_filter_and_the_label():
+    assert k3s_filters.k3s_node_labels({'board': {'type': 'pi4'}}, {'zone': 'rack-a'}) == [
+        'picocloud.io/board=pi4', 'picocloud.io/zone=rack-a']
+    with pytest.raises(AnsibleFilterError, match="^k3s_node_labels: labels.zone: 'rack a' is not a Kubernetes label"):
+        k3s_filters.k3s_node_labels({'board': {'type': 'pi4'}}, {'zone': 'rack a'})
 
 
 def test_containerd_version_reports_the_config_schema():

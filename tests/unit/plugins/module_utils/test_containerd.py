@@ -129,27 +129,38 @@ def test_rendering_is_stable_so_a_rerun_changes_nothing():
     assert containerd.render_config(settings, '1.6.20') == containerd.render_config(dict(settings), '1.6.20')
 
 
-def test_the_site_registry_namespace_gets_its_ca_and_client_pair_at_the_root():
+MIRROR_HOST = {'https://registry.site:5000': {
+    'capabilities': ['pull', 'resolve'], 'ca': TLS['ca_file'], 'client': [[TLS['cert_file'], TLS['key_file']]]}}
+
+
+def test_the_site_registry_namespace_gets_its_ca_and_client_pair_in_a_host_table_and_at_the_root():
+    """containerd 1.6 refuses a hosts.toml without a host table (and then drops its TLS settings): every file has one."""
     files = containerd.hosts_files(REGISTRY)
     assert [item['path'] for item in files] == [
         'registry.site:5000/hosts.toml', 'docker.io/hosts.toml', 'registry.site/hosts.toml']
     own = tomllib.loads(files[0]['content'])
     assert own == {'server': 'https://registry.site:5000', 'ca': TLS['ca_file'],
-                   'client': [[TLS['cert_file'], TLS['key_file']]]}
+                   'client': [[TLS['cert_file'], TLS['key_file']]], 'host': MIRROR_HOST}
 
 
 def test_airgap_mirrors_make_the_site_registry_the_only_server():
     docker = tomllib.loads(containerd.hosts_files(REGISTRY)[1]['content'])
     assert docker == {'server': 'https://registry.site:5000', 'ca': TLS['ca_file'],
-                      'client': [[TLS['cert_file'], TLS['key_file']]]}
+                      'client': [[TLS['cert_file'], TLS['key_file']]], 'host': MIRROR_HOST}
+
+
+def test_a_mirror_without_tls_files_still_gets_its_host_table():
+    docker = tomllib.loads(containerd.hosts_files({'url': 'https://registry.site:5000'})[0]['content'])
+    assert docker == {'server': 'https://registry.site:5000',
+                      'host': {'https://registry.site:5000': {'capabilities': ['pull', 'resolve']}}}
 
 
 def test_with_fallback_the_mirror_is_a_host_tried_before_the_documented_upstream():
     files = containerd.hosts_files(dict(REGISTRY, fallback=True))
     docker = tomllib.loads(files[1]['content'])
     assert docker['server'] == 'https://registry-1.docker.io'
-    assert docker['host'] == {'https://registry.site:5000': {
-        'capabilities': ['pull', 'resolve'], 'ca': TLS['ca_file'], 'client': [[TLS['cert_file'], TLS['key_file']]]}}
+    assert docker['host'] == MIRROR_HOST
+    assert 'ca' not in docker  # the upstream keeps the system's trust
     assert tomllib.loads(files[2]['content'])['server'] == 'https://registry.site'
 
 

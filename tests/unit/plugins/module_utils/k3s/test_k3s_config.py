@@ -6,9 +6,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 import pytest
 import yaml
 
+from ansible_collections.picocloud.edge.plugins.module_utils import workload
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import K3sError
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import config
 
@@ -248,3 +251,35 @@ def test_bad_unit_settings_are_refused(role, bin_dir, message):
 def test_api_url_brackets_ipv6(address, port, url):
     assert config.api_url(address, port) == url
     assert config.server_url(url) == url
+
+
+PI4_FACTS = {'arch': {'debian_arch': 'arm64'}, 'board': {'type': 'pi4'}, 'memory': {'nominal_mb': 4096}}
+
+
+def test_node_labels_carry_board_memory_and_the_sites_placement_labels_under_the_picocloud_prefix():
+    assert config.node_labels(PI4_FACTS, {'zone': 'rack-a'}) == [
+        'picocloud.io/board=pi4', 'picocloud.io/memory_mb=4096', 'picocloud.io/zone=rack-a']
+    # arch is k3s's own kubernetes.io/arch; a node that is not a Pi is board=none, as on the swarm
+    assert config.node_labels({'arch': {'debian_arch': 'amd64'}}) == ['picocloud.io/board=none']
+    # the site's labels win, as swarm_node_labels do on the swarm
+    assert config.node_labels(PI4_FACTS, {'board': 'cm4'})[0] == 'picocloud.io/board=cm4'
+
+
+def test_node_labels_are_the_names_the_workload_placement_selects():
+    labels = dict(entry.split('=', 1) for entry in config.node_labels(PI4_FACTS, {'zone': 'rack-a'}))
+    assert labels[workload.K8S_BOARD_LABEL] == 'pi4'
+    assert labels[workload.K8S_LABEL_PREFIX + 'zone'] == 'rack-a'
+
+
+@pytest.mark.parametrize('labels, message', [
+    ({'zone': 'rack a'}, "labels.zone: 'rack a' is not a Kubernetes label value"),
+    ({'zone': 'x' * 64}, "labels.zone: 'x{64}' is not a Kubernetes label value"),
+    ({'zone': '-a'}, "labels.zone: '-a' is not a Kubernetes label value"),
+    ({'zone/x': 'a'}, "labels: 'zone/x' is not a Kubernetes label name"),
+    ({'': 'a'}, "labels: '' is not a Kubernetes label name"),
+    (['zone=a'], r"labels: \['zone=a'\] must be a mapping"),
+])
+def test_bad_node_labels_are_refused_naming_the_label(labels, message):
+    with pytest.raises(K3sError) as info:
+        config.node_labels(PI4_FACTS, labels)
+    assert re.fullmatch(message + r'.*', str(info.value), re.S), str(info.value)
