@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 import yaml
 
-from picocloud_test import NATIVE, Site, chromium, node_exec, wait_for
+from picocloud_test import NATIVE, SITE, Site, chromium, node_exec, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
@@ -290,13 +290,22 @@ def test_a_definition_that_cannot_fit_fails_naming_the_field_and_changes_nothing
 
 
 def test_a_users_app_file_deploys_and_state_absent_removes_it_everywhere(site, deployed, manager, consul_node, tmp_path):
+    """A user's definition file, deployed by site.yml's apps play right after the portal (consul: read) in the same
+    run: its own secret named like one of the portal's Consul files (allowed without consul: read) is its own, not
+    the portal's; state=absent through picocloud.edge.app removes it everywhere."""
     mine = definition('static')
-    mine.update(name='hello', description='A user app', ports=[{'target': 8080, 'published': 8083}])
+    mine.update(name='hello', description='A user app', ports=[{'target': 8080, 'published': 8083}],
+                secrets=[{'name': 'consul-token', 'data': 'not the portal token'}])
     path = tmp_path / 'hello.yml'
     path.write_text(yaml.safe_dump(mine))
     token = os.path.join(site.secrets_dir, 'consul', 'tokens', 'app-hello.json')
     try:
-        app_run(site, str(path)).ok()
+        site.playbook(SITE, tags='apps', limit=NATIVE, extra_vars={'picocloud_apps': ['portal', str(path)]},
+                      timeout=1200).ok()
+        spec = json.loads(node_exec(manager, 'docker', 'service', 'inspect', '--format',
+                                    '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', 'hello', check=True).stdout)
+        assert [(secret['File']['Name'], secret['SecretName'].split('_v')[0]) for secret in spec] == [
+            ('consul-token', 'hello-consul-token')], spec  # a target defaults to the name: /run/secrets/<name>
         nodes = task_nodes(manager, 'hello')
         assert nodes and wait_for(lambda: sorted(instances(site, consul_node, 'hello', passing=True)) == nodes, timeout=60)
         assert http_status('http://%s:8083/' % address_of(site, nodes[0])) == 200
