@@ -79,6 +79,10 @@ def passwords_allowed(site):
     node = amd64_workers(site)[0]
     saved = sh(node, 'cat ' + DROPIN)
     sh(node, 'rm ' + DROPIN + ' && systemctl reload ssh')
+    # sshd re-executes itself after the reload's SIGHUP and refuses connections until it listens again: wait (bounded)
+    # until it offers password logins, as below for key-only
+    assert wait_for(lambda: 'publickey,password' in offered_methods(site, node), timeout=60, step=2), \
+        offered_methods(site, node)
     yield node
     node_exec(node, 'sh', '-c', 'cat > %s && systemctl reload ssh' % DROPIN, input=saved)
     # `systemctl reload ssh` returns once sshd got its SIGHUP; sshd then re-executes itself, so wait (bounded)
