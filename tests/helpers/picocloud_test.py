@@ -180,6 +180,14 @@ def node_exec(node, *cmd, **kwargs):
     return docker('exec', *(interactive + [node] + list(cmd)), **kwargs)
 
 
+def site_registry_address(node):
+    """The site registry's host:port as `node` trusts it: the one directory picocloud.edge.registry's trust play
+    writes under a swarm node's /etc/docker/certs.d."""
+    listing = node_exec(node, 'ls', '/etc/docker/certs.d', check=True).stdout.split()
+    assert len(listing) == 1, listing
+    return listing[0]
+
+
 def plain(value):
     """`ansible-inventory --list` JSON -> plain values: it writes every string it does not trust as a template
     (the inventory's own included) as {'__ansible_unsafe': text}."""

@@ -24,7 +24,7 @@ import subprocess
 import pytest
 import yaml
 
-from picocloud_test import NATIVE, SITE, VERIFY, Site, docker, node_exec, wait_for
+from picocloud_test import NATIVE, SITE, VERIFY, Site, docker, node_exec, site_registry_address, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
@@ -52,9 +52,7 @@ class Runtime(object):
         # the registry host and its trust files are the role's defaults (the site layer's picocloud_registry)
         self.vars = {'containerd_registry_namespaces': ['docker.io', 'ghcr.io']}
         # the site registry as every node trusts it: its certs.d directory, named host:port (picocloud.edge.registry)
-        listing = node_exec(self.hosts[0], 'ls', '/etc/docker/certs.d', check=True).stdout.split()
-        assert len(listing) == 1, listing
-        self.registry = listing[0]
+        self.registry = site_registry_address(self.hosts[0])
         self.registry_certs = '/etc/docker/certs.d/' + self.registry
 
     def run(self, *args, **kwargs):

@@ -33,7 +33,7 @@ import time
 import pytest
 import yaml
 
-from picocloud_test import NATIVE, SITE, VERIFY, Site, node_exec, wait_for
+from picocloud_test import NATIVE, SITE, VERIFY, Site, node_exec, site_registry_address, wait_for
 
 # Outside `make test`'s verifier (CI's time), in `make test-all` and `make k3s-tests` (docs/testing.md, "What CI runs").
 pytestmark = pytest.mark.k3s_stand_in
@@ -123,9 +123,7 @@ class Cluster(object):
         self.is_reset = False  # the module's last test resets k3s
         # the site registry as the swarm site's nodes trust it (certs.d/<host:port>): registries.yaml comes from the
         # site layer's picocloud_registry alone, with a k3s site's own trust directory
-        listing = node_exec(self.first, 'ls', '/etc/docker/certs.d', check=True).stdout.split()
-        assert len(listing) == 1, listing
-        self.registry = listing[0]
+        self.registry = site_registry_address(self.first)
         self.vars = {
             'picocloud_orchestrator': 'k3s',
             'k3s_version': VERSION,

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from picocloud_test import Site, node_exec, wait_for
+from picocloud_test import Site, node_exec, site_registry_address, wait_for
 
 TAG = 'picocloud/static:1.0'
 INDEX_TYPES = ('application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json')
@@ -52,9 +52,7 @@ def registry(site):
     """The registry host, the address every node pulls through (the name of its certs.d directory) and the
     directory of a node's client files."""
     host = site.hosts('registry')[0]
-    listing = node_exec(host, 'ls', '/etc/docker/certs.d', check=True).stdout.split()
-    assert len(listing) == 1, listing
-    address = listing[0]
+    address = site_registry_address(host)
     found = {'host': host, 'address': address, 'hostname': address.rsplit(':', 1)[0],
              'port': int(address.rsplit(':', 1)[1]), 'certs': '/etc/docker/certs.d/' + address}
     # the lifecycle tests before this module reboot and restore nodes (the registry's too): wait, bounded, until the
