@@ -201,14 +201,14 @@ def test_ab_runs_on_the_node_named_as_load_generator_and_what_it_installed_there
     for step in serving['steps']:
         assert 'Complete requests:      50' in step['ab']['stdout'], step['ab']['stderr']
         assert 'Failed requests:        0' in step['ab']['stdout']
-    for task in ('Install ab on the load generator %s for this run' % generator,
+    for task in ('Install ab for this run on the load generator %s' % generator,
                  'Purge what the run installed on the load generator (apache2-utils and its dependencies)'):
         assert [res.get('changed') for res in run.results(task).values()] == [True], task
 
 
 @pytest.mark.parametrize('generator', ['no-such-node', 'target'])
-def test_a_load_generator_outside_the_play_or_on_the_serving_node_is_refused_and_nothing_runs(site, native_nodes,
-                                                                                               tmp_path, generator):
+def test_a_load_generator_outside_the_play_or_on_the_serving_node_is_refused_and_nothing_runs(
+        site, native_nodes, tmp_path, generator):
     target = [host for host in site.hosts('swarm_workers') if host in native_nodes][-1]
     name = target if generator == 'target' else generator
     run = site.playbook('picocloud.edge.bench', limit=LIMIT, timeout=300, extra_vars={
