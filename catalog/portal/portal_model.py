@@ -70,13 +70,22 @@ def _instance_url(address, port):
     return safe_url('http://%s:%d/' % (host, int(port)))
 
 
+def serves_http(checks):
+    """Whether an instance is a web page worth a link, from its own service checks as Consul reports them: not when
+    they report a type and none is `http` (an MQTT broker checked over TCP has no page); a Consul that reports no
+    type (older than 1.7) keeps the link."""
+    types = set(check.get('Type') for check in checks if check.get('Type'))
+    return not types or 'http' in types
+
+
 def shape_app(name, entries, tag=PUBLISHED_TAG):
     """One published app from /v1/health/service/<name>: only the instances that carry `tag` count.
 
     An instance's health is the worst of its own checks and its node's agent check (serfHealth): an app
     on a node that is gone is not passing. Other node checks (undervoltage, disk) belong to the node.
     The description, URL and owner come from the service meta of the first tagged instance. The link is
-    the meta `url` when it is an http(s) URL, else the first passing instance's address and port.
+    the meta `url` when it is an http(s) URL, else the first passing instance's address and port, for an
+    instance that serves HTTP (serves_http).
     """
     instances = []
     meta = None
@@ -104,7 +113,8 @@ def shape_app(name, entries, tag=PUBLISHED_TAG):
             'port': port,
             'status': worst(c['status'] for c in checks),
             'checks': checks,
-            'url': _instance_url(address, port),
+            'url': _instance_url(address, port) if serves_http(
+                [c for c in entry.get('Checks') or [] if c.get('ServiceID') == service_id]) else None,
         })
     if not instances:
         return None

@@ -672,7 +672,9 @@ def _worst(statuses):
 def published_apps(health, tag=PUBLISHED_TAG):
     """Rows of the published apps for picocloud.edge.verify, from Consul's /v1/health/service/<name>?tag=<tag>
     answers ({name: [entries]}): app, status (the worst of its instances' checks), where (address:port on node),
-    url (the meta url when it is http(s), else the first passing instance), owner and description."""
+    url (the meta url when it is http(s), else the first passing instance that serves HTTP: not when its own
+    service checks report a type and none is `http`, as for an MQTT broker checked over TCP), owner and
+    description."""
     rows = []
     for name in sorted(health):
         entries = [e for e in (health[name] or []) if tag in ((e.get('Service') or {}).get('Tags') or [])]
@@ -686,7 +688,8 @@ def published_apps(health, tag=PUBLISHED_TAG):
             status = _worst(check.get('Status') for check in (entry.get('Checks') or []))
             statuses.append(status)
             where.append('%s:%s on %s' % (address, service.get('Port'), node.get('Node') or '?'))
-            if status == 'passing':
+            types = set(check.get('Type') for check in (entry.get('Checks') or []) if check.get('ServiceID') and check.get('Type'))
+            if status == 'passing' and (not types or 'http' in types):
                 links.append('http://%s:%s/' % (address, service.get('Port')))
             meta = meta or (service.get('Meta') or {})
         url = meta.get('url') or ''

@@ -5,8 +5,8 @@
 Consul (Debian bullseye's build, zipped by scripts/consul-artifacts.sh) runs on 127.0.0.1 as a one-server
 cluster with TLS (verify_incoming, certificates from a CA made here) and ACLs denying by default,
 bootstrapped here. The portal reads it with a token that may only read services and nodes. The apps are
-small HTTP servers of this test, registered with HTTP checks. The tests run in order, as one story:
-listed, escaped, node health, stopped (critical), unpublished (gone). Screenshots go to
+small HTTP servers of this test, registered with HTTP checks (one with a TCP check, as the MQTT broker is).
+The tests run in order, as one story: listed, escaped, node health, stopped (critical), unpublished (gone). Screenshots go to
 tests/output/catalog/. PICOCLOUD_CONSUL_ARTIFACTS names a directory that keeps the Consul zip between runs.
 """
 
@@ -107,9 +107,10 @@ class Consul:
         assert status == 200
         return token['SecretID']
 
-    def register(self, name, port, tags=('published',), meta=None):
+    def register(self, name, port, tags=('published',), meta=None, tcp=False):
+        check = {'TCP': '127.0.0.1:%d' % port} if tcp else {'HTTP': 'http://127.0.0.1:%d/health' % port}
         body = {'Name': name, 'ID': name, 'Address': '127.0.0.1', 'Port': port, 'Tags': list(tags), 'Meta': meta or {},
-                'Check': {'HTTP': 'http://127.0.0.1:%d/health' % port, 'Interval': '1s', 'Timeout': '1s'}}
+                'Check': dict(check, Interval='1s', Timeout='1s')}
         status, answer = self.api('PUT', '/v1/agent/service/register', body)
         assert status == 200, answer
 
@@ -163,13 +164,15 @@ def site(consul_binary, tmp_path_factory, output_dir):
         token_file = os.path.join(directory, 'portal.token')
         with open(os.open(token_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w', encoding='utf-8') as handle:
             handle.write(token + '\n')
-        for name in ('wiki', 'sensors', 'blog', 'internal'):
+        for name in ('wiki', 'sensors', 'blog', 'broker', 'internal'):
             apps[name] = App()
         consul.register('wiki', apps['wiki'].port,
                         meta={'description': 'Team wiki', 'url': 'http://wiki.site.example/', 'owner': 'ops team'})
         consul.register('sensors', apps['sensors'].port, meta={'description': HOSTILE, 'owner': HOSTILE, 'url': 'javascript:alert(1)'})
         consul.register('blog', apps['blog'].port, meta={'description': 'Village blog', 'owner': 'anna'})
         consul.register('internal', apps['internal'].port, tags=('internal',))
+        # An app checked over TCP, as the catalogue's MQTT broker is: no web page, so no link.
+        consul.register('broker', apps['broker'].port, meta={'description': 'MQTT broker'}, tcp=True)
         # The node checks the consul role registers, here as TTL checks set by hand.
         for check_id, name, verb in (('picocloud-undervoltage', 'Undervoltage', 'pass'), ('picocloud-throttling', 'Throttling', 'pass'),
                                      ('picocloud-disk-root', 'Disk space /', 'warn')):
@@ -237,7 +240,7 @@ def until(driver, what, condition, timeout=30):
 def page(site, browser):
     browser.get(site['url'])
     until(browser, 'the published apps to pass',
-          lambda d: app_rows(d) == {'blog': 'passing', 'sensors': 'passing', 'wiki': 'passing'})
+          lambda d: app_rows(d) == {'blog': 'passing', 'broker': 'passing', 'sensors': 'passing', 'wiki': 'passing'})
     return browser
 
 
@@ -252,7 +255,7 @@ def test_the_portal_token_may_read_the_catalog_and_nothing_else(site):
 
 def test_the_published_apps_are_listed_with_meta_and_where_they_run(site, page):
     rows = app_rows(page)
-    assert sorted(rows) == ['blog', 'sensors', 'wiki']  # 'internal' is not tagged published
+    assert sorted(rows) == ['blog', 'broker', 'sensors', 'wiki']  # 'internal' is not tagged published
     wiki = page.find_element('css selector', 'tr[data-app="wiki"]')
     assert wiki.find_element('css selector', '.app-description').text == 'Team wiki'
     assert wiki.find_element('css selector', '.app-owner').text == 'ops team'
@@ -263,6 +266,10 @@ def test_the_published_apps_are_listed_with_meta_and_where_they_run(site, page):
     # Without a meta URL the link opens the instance itself.
     blog_link = page.find_element('css selector', 'tr[data-app="blog"] .app-open a').get_attribute('href')
     assert blog_link == 'http://127.0.0.1:%d/' % site['apps']['blog'].port
+    # An app checked over TCP (Consul reports the check's type) is shown where it runs, with no link.
+    broker = page.find_element('css selector', 'tr[data-app="broker"]')
+    assert broker.find_elements('css selector', 'a') == []
+    assert '127.0.0.1:%d on %s' % (site['apps']['broker'].port, NODE) in broker.find_element('css selector', '.app-where li').text
     assert site['token'] not in page.page_source
 
 
@@ -298,7 +305,7 @@ def test_a_stopped_app_turns_critical_on_the_page_within_30_seconds(site, page, 
 def test_an_unpublished_app_disappears_from_the_page(site, page, output_dir):
     site['consul'].register('blog', site['apps']['blog'].port, tags=(), meta={'description': 'Village blog'})
     TIMELINE['gone_after_s'] = until(page, 'blog to disappear', lambda d: 'blog' not in app_rows(d), 30)
-    assert sorted(app_rows(page)) == ['sensors', 'wiki']
+    assert sorted(app_rows(page)) == ['broker', 'sensors', 'wiki']
     shot = os.path.join(output_dir, 'portal.png')
     page.save_screenshot(shot)
     assert os.path.getsize(shot) > 10000

@@ -261,3 +261,27 @@ def test_the_cache_keeps_the_last_good_lists_and_says_why_they_are_old(app):
     stale = cache.get()
     assert (stale['apps'], stale['nodes'], stale['error']) == (['A'], ['N'], 'Consul at x did not answer')
     assert stale['updated'] == first['updated']
+
+
+def typed(app_entry, check_type):
+    """The entry with Consul's check type on its own service check (Consul 1.7 and later report it)."""
+    for item in app_entry['Checks']:
+        if item['ServiceID']:
+            item['Type'] = check_type
+    return app_entry
+
+
+def test_an_instance_checked_over_tcp_is_shown_without_a_link_and_one_checked_over_http_keeps_it(model):
+    """An MQTT broker (a TCP check) has no web page: its instances are not linked and the app has no link unless its
+    meta names a URL; an instance with an HTTP check, or from a Consul that reports no type, is linked."""
+    broker = model.shape_app('mqtt', [typed(entry('pi-01', port=1883, node_address='10.0.0.1'), 'tcp')])
+    assert broker['url'] is None and [i['url'] for i in broker['instances']] == [None]
+    assert broker['status'] == 'passing'
+    row = model.render_app_row(broker)
+    assert '<a ' not in row and '10.0.0.1:1883' in row
+    named = model.shape_app('mqtt', [typed(entry('pi-01', port=1883, meta={'url': 'https://mqtt.site.example/'}), 'tcp')])
+    assert named['url'] == 'https://mqtt.site.example/'
+    web = model.shape_app('web', [typed(entry('pi-01', node_address='10.0.0.1'), 'http'),
+                                  typed(entry('pi-02', node_address='10.0.0.2'), 'tcp')])
+    assert [i['url'] for i in web['instances']] == ['http://10.0.0.1:8080/', None] and web['url'] == 'http://10.0.0.1:8080/'
+    assert model.shape_app('web', [entry('pi-01', node_address='10.0.0.1')])['url'] == 'http://10.0.0.1:8080/'

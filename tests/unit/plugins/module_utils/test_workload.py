@@ -404,3 +404,22 @@ def test_published_rows_show_the_worst_instance_where_it_runs_and_a_link():
     assert rows['webapp']['url'] == 'http://10.0.0.12:8082/'
     assert rows['wiki']['url'] == 'http://wiki.example/' and rows['wiki']['owner'] == 'ops'
     assert rows['sensors']['status'] == 'warning' and rows['sensors']['url'] == '-'
+
+
+def test_a_published_app_checked_over_tcp_has_no_link_unless_its_meta_names_one():
+    """Consul reports each check's type (1.7 and later): an MQTT broker's TCP check means no web page to open; an
+    HTTP-checked instance is linked; a Consul that reports no type keeps the link."""
+    def typed(node, address, port, check_type, meta=None):
+        found = entry(node, address, port, ['passing'], meta=meta)
+        found['Checks'][1].update({'ServiceID': 'x', 'Type': check_type})
+        return found
+    health = {
+        'mosquitto': [typed('pico-01', '10.0.0.11', 1883, 'tcp')],
+        'broker': [typed('pico-01', '10.0.0.11', 1884, 'tcp', meta={'url': 'https://mqtt.example/'})],
+        'web': [typed('pico-01', '10.0.0.11', 8081, 'tcp'), typed('pico-02', '10.0.0.12', 8081, 'http')],
+    }
+    rows = dict((row['app'], row) for row in workload.published_apps(health))
+    assert rows['mosquitto']['url'] == '-' and rows['mosquitto']['status'] == 'passing'
+    assert rows['mosquitto']['where'] == '10.0.0.11:1883 on pico-01'
+    assert rows['broker']['url'] == 'https://mqtt.example/'
+    assert rows['web']['url'] == 'http://10.0.0.12:8081/'
