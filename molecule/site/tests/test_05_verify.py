@@ -6,9 +6,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
+import yaml
+
 from picocloud_test import VERIFY
+
+APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'catalog', 'apps')
+
+
+def checked_over_http(app):
+    """Whether the catalogue app's health check is HTTP (its definition in catalog/apps)."""
+    with open(os.path.join(APPS, app + '.yml')) as handle:
+        return 'http' in yaml.safe_load(handle)['health']
 
 
 def test_verify_passes_and_shows_every_node_the_swarm_the_tls_apis_consul_the_published_apps_and_the_portal(site):
@@ -28,8 +39,13 @@ def test_verify_passes_and_shows_every_node_the_swarm_the_tls_apis_consul_the_pu
     assert len([line for line in consul if 'mTLS enforced, ACL deny' in line and 'members alive' in line]) == len(site.hosts())
     apps = list(run.results('Show the published apps').values())[0]['msg']
     assert apps[0].split() == ['APP', 'HEALTH', 'WHERE', 'OPEN', 'OWNER']
-    published = dict((line.split()[0], line.split()[1]) for line in apps[1:])
-    assert published == dict((app, 'passing') for app in site.hostvars(site.hosts()[0])['picocloud_apps']), apps
+    rows = dict((row[0], row) for row in (re.split(r'\s{2,}', line.strip()) for line in apps[1:]))
+    assert sorted(rows) == sorted(site.hostvars(site.hosts()[0])['picocloud_apps']), apps
+    for app, (_, health, where, link, owner) in rows.items():
+        assert health == 'passing' and owner == 'picocloud catalogue', apps
+        # an HTTP app links its first passing instance; an app checked over TCP (the MQTT broker) has no page to open
+        expected = r'http://(%s)/' % '|'.join(re.escape(place.split(' on ')[0]) for place in where.split(', '))
+        assert re.fullmatch(expected, link) if checked_over_http(app) else link == '-', (app, apps)
     portal = list(run.results("Show the portal's URL").values())[0]['msg']
     addresses = '|'.join(re.escape(site.address(host)) for host in site.hosts())
     assert re.fullmatch(r'Portal: http://(%s):8090/' % addresses, portal), portal
