@@ -6,8 +6,8 @@ Consul (Debian bullseye's build, zipped by scripts/consul-artifacts.sh) runs on 
 cluster with TLS (verify_incoming, certificates from a CA made here) and ACLs denying by default,
 bootstrapped here. The portal reads it with a token that may only read services and nodes. The apps are
 small HTTP servers of this test, registered with HTTP checks (one with a TCP check, as the MQTT broker is).
-The tests run in order, as one story: listed, escaped, node health, stopped (critical), unpublished (gone). Screenshots go to
-tests/output/catalog/. PICOCLOUD_CONSUL_ARTIFACTS names a directory that keeps the Consul zip between runs.
+The tests run in order, as one story: listed, escaped, node health, stopped (critical), unpublished (gone).
+Screenshots go to tests/output/catalog/. PICOCLOUD_CONSUL_ARTIFACTS names a directory that keeps the Consul zip between runs.
 """
 
 from __future__ import absolute_import, division, print_function

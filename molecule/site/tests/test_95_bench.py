@@ -179,13 +179,18 @@ def packages(node):
     return sorted(line.split()[1] for line in listing.splitlines() if line.startswith('ii'))
 
 
-def test_ab_runs_on_the_node_named_as_load_generator_and_what_it_installed_there_is_purged(site, native_nodes, tmp_path):
+@pytest.fixture(scope='module')
+def serving_target(site, native_nodes):
+    """The node the serving experiment picks by default: the last native swarm worker."""
+    return [host for host in site.hosts('swarm_workers') if host in native_nodes][-1]
+
+
+def test_ab_runs_on_the_node_named_as_load_generator_and_what_it_installed_there_is_purged(site, native_nodes,
+                                                                                           serving_target, tmp_path):
     """bench_serving_generator names a node: ab runs there against the serving node (the run document says so, every
     step completes), apache2-utils is installed for the run from the node's own apt sources and purged after it, so
     the node's package list is the one it had before."""
-    target = site.hosts('swarm_workers')
-    target = [host for host in target if host in native_nodes][-1]
-    generator = [host for host in native_nodes if host != target][0]
+    generator = [host for host in native_nodes if host != serving_target][0]
     before = packages(generator)
     assert 'apache2-utils' not in before
     run = site.playbook('picocloud.edge.bench', limit=LIMIT, timeout=600, extra_vars={
@@ -196,7 +201,7 @@ def test_ab_runs_on_the_node_named_as_load_generator_and_what_it_installed_there
     [document] = glob.glob(os.path.join(str(tmp_path), '*', 'run.json'))
     with open(document) as handle:
         serving = schema.validate(json.load(handle))['experiments']['serving']
-    assert serving['parameters']['generator'] == generator and serving['parameters']['node'] == target
+    assert serving['parameters']['generator'] == generator and serving['parameters']['node'] == serving_target
     assert sorted(step['variant'] for step in serving['steps']) == ['container', 'native']
     for step in serving['steps']:
         assert 'Complete requests:      50' in step['ab']['stdout'], step['ab']['stderr']
@@ -208,16 +213,15 @@ def test_ab_runs_on_the_node_named_as_load_generator_and_what_it_installed_there
 
 @pytest.mark.parametrize('generator', ['no-such-node', 'target'])
 def test_a_load_generator_outside_the_play_or_on_the_serving_node_is_refused_and_nothing_runs(
-        site, native_nodes, tmp_path, generator):
-    target = [host for host in site.hosts('swarm_workers') if host in native_nodes][-1]
-    name = target if generator == 'target' else generator
+        site, native_nodes, serving_target, tmp_path, generator):
+    name = serving_target if generator == 'target' else generator
     run = site.playbook('picocloud.edge.bench', limit=LIMIT, timeout=300, extra_vars={
         'bench_output_dir': str(tmp_path), 'bench_experiments': ['serving'], 'bench_serving_generator': name,
-        'bench_serving_node': target,
+        'bench_serving_node': serving_target,
     })
     assert run.rc != 0
     expected = ("bench: bench_serving_generator must be empty (ab on the controller) or a node of this play (%s) other "
-                "than the serving node %s; got '%s'. Nothing was changed." % (', '.join(native_nodes), target, name))
+                "than the serving node %s; got '%s'. Nothing was changed." % (', '.join(native_nodes), serving_target, name))
     results = run.results('Check the load generator (the controller, or another node of this play)')
     assert [res.get('msg') for res in results.values() if res.get('failed')] == [expected], run.failure_text()
     assert os.listdir(str(tmp_path)) == []
