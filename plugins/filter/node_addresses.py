@@ -9,7 +9,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.picocloud.edge.plugins.module_utils.node import (
-    node_address as _node_address, own_ipv4_addresses, registry_endpoint as _registry_endpoint)
+    node_address as _node_address, own_ipv4_addresses, registry_endpoint as _registry_endpoint, unit_load_states)
 
 
 def node_addresses(ansible_facts):
@@ -31,7 +31,17 @@ def registry_endpoint(host, port, orchestrator):
         raise AnsibleFilterError('registry_endpoint: %s' % exc)
 
 
+def systemd_load_states(show_text, names):
+    if not isinstance(show_text, str) or not isinstance(names, (list, tuple)):
+        raise AnsibleFilterError('systemd_load_states expects the text systemctl show printed and the list of unit names')
+    try:
+        return unit_load_states(show_text, names)
+    except ValueError as exc:
+        raise AnsibleFilterError('systemd_load_states: %s' % exc)
+
+
 class FilterModule(object):
 
     def filters(self):
-        return {'node_addresses': node_addresses, 'node_address': node_address, 'registry_endpoint': registry_endpoint}
+        return {'node_addresses': node_addresses, 'node_address': node_address, 'registry_endpoint': registry_endpoint,
+                'systemd_load_states': systemd_load_states}

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: picocloud.edge contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Operating-system facts of a node (os-release, memory, swap areas, init system), from file texts.
+"""Operating-system facts of a node (os-release, memory, swap areas, init system, unit states), from file and
+command texts.
 
 Private to the picocloud.edge collection. Pure functions: pi_facts reads the files and passes their
 text in, so every function is tested against recorded texts.
@@ -108,6 +109,27 @@ def init_facts(pid1_comm, container_text=None):
         'systemd': comm == 'systemd',
         'container': (container_text or '').strip() or None,
     }
+
+
+def unit_load_states(show_text, names):
+    """{name: LoadState} for the units `names`, from the output of
+    ``systemctl show --property=Id --property=LoadState -- <names...>``.
+
+    systemctl prints one block of properties per unit named, in the order named, with an empty line between blocks;
+    a unit that does not exist has the LoadState ``not-found``, a masked one ``masked``. The blocks are matched to
+    `names` by position (an alias is shown under its unit's Id), and a count that differs is an error.
+    """
+    names = list(names)
+    blocks = [block for block in (show_text or '').strip('\n').split('\n\n') if block.strip()]
+    if len(blocks) != len(names):
+        raise ValueError('systemctl show printed %d unit blocks for %d units (%s)' % (len(blocks), len(names), ', '.join(names)))
+    states = {}
+    for name, block in zip(names, blocks):
+        properties = dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
+        if 'LoadState' not in properties:
+            raise ValueError('systemctl show printed no LoadState for %s' % name)
+        states[name] = properties['LoadState']
+    return states
 
 
 # Interfaces that belong to container runtimes, overlays and VPNs, not to the node's own network.
