@@ -78,6 +78,16 @@ def registry_anchor(site):
     return os.path.join(site.secrets_dir, 'pki', 'registry', 'anchor.pem')
 
 
+def operator_context(site):
+    """The controller's TLS context for the registry: the registry CA's anchor, and the operator's client certificate
+    (the site's pki/clients/operator bundle); the host name is not checked."""
+    bundle = os.path.join(site.secrets_dir, 'pki', 'clients', 'operator')
+    context = ssl.create_default_context(cafile=registry_anchor(site))
+    context.check_hostname = False
+    context.load_cert_chain(os.path.join(bundle, 'cert.pem'), os.path.join(bundle, 'key.pem'))
+    return context
+
+
 def arch_of(host):
     return node_exec(host, 'dpkg', '--print-architecture', check=True).stdout.strip()
 
@@ -129,10 +139,7 @@ def test_the_pull_endpoint_is_read_only_and_the_push_endpoint_wants_credentials(
     upload = request(host, registry, '/v2/picocloud/static/blobs/uploads/', method='POST')
     assert upload.get('status') == 405, upload
     # The operator's certificate passes TLS on the push endpoint, but without the credential nothing is answered.
-    bundle = os.path.join(site.secrets_dir, 'pki', 'clients', 'operator')
-    context = ssl.create_default_context(cafile=registry_anchor(site))
-    context.check_hostname = False
-    context.load_cert_chain(os.path.join(bundle, 'cert.pem'), os.path.join(bundle, 'key.pem'))
+    context = operator_context(site)
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen('https://%s:%d/v2/_catalog' % (registry['hostname'], registry['port'] + 1),
                                context=context, timeout=10)
@@ -220,10 +227,7 @@ def catalogue_manifests(registry):
 def push_endpoint(site, registry, method, path, data=None, content_type=None):
     """One request to the push endpoint with the operator's certificate and push credential; returns (status,
     headers), an HTTP error's too. `path` may also be a whole URL (an upload's Location)."""
-    bundle = os.path.join(site.secrets_dir, 'pki', 'clients', 'operator')
-    context = ssl.create_default_context(cafile=registry_anchor(site))
-    context.check_hostname = False
-    context.load_cert_chain(os.path.join(bundle, 'cert.pem'), os.path.join(bundle, 'key.pem'))
+    context = operator_context(site)
     with open(os.path.join(site.secrets_dir, 'registry', 'push.credentials')) as handle:
         credential = handle.readline().strip()
     headers = {'Authorization': 'Basic ' + base64.b64encode(credential.encode()).decode()}
