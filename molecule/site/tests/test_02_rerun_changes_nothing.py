@@ -19,6 +19,8 @@ import time
 
 from picocloud_test import SITE, node_exec, wait_for
 
+BYTECODE = '/var/cache/picocloud-lab/bytecode'
+
 
 def consul_secrets(site):
     found = {}
@@ -45,6 +47,8 @@ def test_a_rerun_on_every_node_changes_nothing_and_the_emulated_arm64_node_is_a_
         node = json.loads(node_exec(manager, 'docker', 'node', 'inspect', name, check=True).stdout)[0]
         assert node['Status']['State'] == 'ready' and node['Spec']['Role'] == 'worker'
         assert node['Spec']['Labels']['arch'] == 'arm64'
+        # the module runs went through the lab image's zipimport bytecode cache (docs/lab.md)
+        assert node_exec(host, 'find', BYTECODE, '-type', 'f', '-name', '?' * 64, check=True).stdout.split(), BYTECODE
         assert wait_for(lambda: any(line.split()[:3] == [name, '%s:8301' % site.address(host), 'alive']
                                     for line in node_exec(manager, 'bash', '-lc', 'consul members').stdout.splitlines()),
                         timeout=60)
