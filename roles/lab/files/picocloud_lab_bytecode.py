@@ -4,9 +4,10 @@
 Every Ansible module runs from an AnsiballZ zip: Python imports `ansible.module_utils.basic` and the module itself
 from that zip, and zipimport cannot keep the bytecode it compiles, so each module run compiles the same sources
 again. On a native node that costs about 0.05 s; on an emulated arm64 node, where the compiler runs under
-qemu-user, about 0.4 s of a 1.5 s module run (docs/lab.md). This cache keeps the compiled code by the hash of its source (with
-the interpreter's bytecode magic and optimisation level), as Python's own __pycache__ does for files on disk. The
-code still runs in the node's own Python, and a cache entry that cannot be read or written is compiled as before.
+qemu-user, about 0.4 s of a 1.5 s module run (docs/lab.md). This cache keeps the compiled code by the hash of its
+source (with the interpreter's bytecode magic and optimisation level), as Python's own __pycache__ does for files
+on disk. The code still runs in the node's own Python, and a cache entry that cannot be read or written is compiled
+as before.
 
 Installed into the lab's node images with a .pth file (build-node-image.sh), so every Python on a lab node loads
 it; real nodes do not carry it.
@@ -50,8 +51,6 @@ def cached_compiler(compile_source, directory):
         except (OSError, EOFError, ValueError, TypeError):
             pass
         code = compile_source(pathname, source)
-        if code is None:
-            return code
         temporary = '%s.%d.tmp' % (path, os.getpid())
         try:
             with open(temporary, 'wb') as handle:
