@@ -246,6 +246,79 @@ def test_an_archive_missing_from_sha256sums_stops_the_push_before_anything_is_se
     assert registry.inspect_raw('picocloud/listed:1.0').returncode != 0
 
 
+
+def test_docker_archives_alone_or_beside_an_oci_archive_push_as_one_multi_arch_tag(images, registry, tmp_path):
+    """The seed also takes docker-archive tarballs (`docker save`'s format, made here from the catalogue's archives
+    with skopeo): a tag of two docker archives, and a tag of an OCI archive beside a docker archive. Each becomes one
+    manifest list of both platforms; each platform's image, read back from the registry, has its source's config
+    (architecture and layer diff IDs), so the layers arrived whole; a second push reports both tags unchanged."""
+    seed = tmp_path / 'images'
+    sources = {}
+    for repo, formats in (('docker-only', ('docker', 'docker')), ('mixed', ('oci', 'docker'))):
+        for arch, kind in zip(sorted(ARCHES), formats):
+            target = seed / 'picocloud' / repo / '1.0' / ('linux-%s.tar' % arch)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = archive(images, 'static', arch)
+            if kind == 'oci':
+                shutil.copy(source, str(target))
+            else:
+                run(['skopeo', 'copy', '--quiet', 'oci-archive:' + source, 'docker-archive:%s:picocloud/%s:1.0' % (target, repo)])
+                assert run(['tar', '-tf', str(target)]).stdout.split().count('manifest.json') == 1
+            sources[(repo, arch)] = config_of(source)
+    run(['sh', '-c', 'find picocloud -name "*.tar" | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], cwd=str(seed))
+    proc = registry.push(str(seed))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(line.rsplit(' sha256:', 1)[0] for line in proc.stdout.splitlines()) == [
+        'catalog-push: picocloud/docker-only:1.0 pushed', 'catalog-push: picocloud/mixed:1.0 pushed']
+    for repo in ('docker-only', 'mixed'):
+        raw = registry.inspect_raw('picocloud/%s:1.0' % repo)
+        assert raw.returncode == 0, raw.stderr
+        manifests = json.loads(raw.stdout)['manifests']
+        assert sorted(m['platform']['architecture'] for m in manifests) == sorted(ARCHES)
+        for entry in manifests:
+            arch = entry['platform']['architecture']
+            pulled = json.loads(run(['skopeo', 'inspect', '--config', '--cert-dir', registry.cert_dir(), '--authfile',
+                                     registry.authfile(), 'docker://%s/picocloud/%s@%s' % (registry.address, repo, entry['digest'])]).stdout)
+            source = sources[(repo, arch)]
+            assert (pulled['architecture'], pulled['rootfs']['diff_ids']) == (source['architecture'], source['rootfs']['diff_ids'])
+    again = registry.push(str(seed))
+    assert again.returncode == 0, again.stderr
+    assert sorted(again.stdout.splitlines()) == [
+        'catalog-push: picocloud/%s:1.0 unchanged (linux/amd64 linux/arm64/v8)' % repo for repo in ('docker-only', 'mixed')]
+
+
+
+@pytest.mark.parametrize('bad, message', [
+    ('not-an-image', 'picocloud/zz-bad/1.0/linux-amd64.tar is not one image that skopeo reads as an OCI or docker archive'),
+    ('same-platform', 'picocloud/zz-bad/1.0 has two archives of linux/amd64; nothing was pushed'),
+    ('bad-tag', "'1.0+build' (from picocloud/zz-bad/1.0+build) is not a valid tag; nothing was pushed"),
+])
+def test_an_unreadable_archive_or_a_bad_tag_stops_the_push_before_any_tag_is_sent(images, registry, tmp_path, bad, message):
+    """A tag that sorts first is fine; a later one holds a tar that is no image, two archives of one platform, or has
+    a tag name no registry takes: every tag is read before the first is pushed, so neither reaches the registry."""
+    seed = tmp_path / 'images'
+    good = seed / 'picocloud' / 'aa-good' / '1.0'
+    good.mkdir(parents=True)
+    shutil.copy(archive(images, 'static', 'amd64'), str(good / 'linux-amd64.tar'))
+    broken = seed / 'picocloud' / 'zz-bad' / ('1.0+build' if bad == 'bad-tag' else '1.0')
+    broken.mkdir(parents=True)
+    if bad == 'not-an-image':
+        (tmp_path / 'notes.txt').write_text('not an image\n')
+        run(['tar', '-cf', str(broken / 'linux-amd64.tar'), '-C', str(tmp_path), 'notes.txt'])
+    else:
+        shutil.copy(archive(images, 'static', 'amd64'), str(broken / 'linux-amd64.tar'))
+    if bad == 'same-platform':
+        run(['skopeo', 'copy', '--quiet', 'oci-archive:' + archive(images, 'static', 'amd64'),
+             'docker-archive:%s:picocloud/zz-bad:1.0' % (broken / 'other-amd64.tar')])
+    run(['sh', '-c', 'find picocloud -name "*.tar" | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], cwd=str(seed))
+    proc = registry.push(str(seed))
+    assert proc.returncode == 1, proc.stdout
+    assert message in proc.stderr and proc.stderr.rstrip().endswith('nothing was pushed'), proc.stderr
+    assert proc.stdout == ''
+    for ref in ('picocloud/aa-good:1.0', 'picocloud/zz-bad:1.0'):
+        assert registry.inspect_raw(ref).returncode != 0, ref
+
+
 @pytest.mark.parametrize('args, message', [
     (['images', 'registry.example'], "registry must be HOST:PORT, got 'registry.example'"),
     (['images', '127.0.0.1:5000;id'], "registry must be HOST:PORT, got '127.0.0.1:5000;id'"),

@@ -21,7 +21,7 @@ import urllib.request
 
 import pytest
 
-from picocloud_test import Site, node_exec, site_registry_address, wait_for
+from picocloud_test import SITE, Site, node_exec, site_registry_address, wait_for
 
 TAG = 'picocloud/static:1.0'
 INDEX_TYPES = ('application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json')
@@ -325,3 +325,100 @@ def test_clashing_ports_are_refused_before_anything_changes(site, registry, tmp_
     assert 'must be two different ports' in run.failure_text()
     assert run.changed == 0
     assert node_exec(registry['host'], 'sha256sum', config, check=True).stdout == before
+
+
+def registry_image_from_the_nodes_package(host):
+    """A registry image on `host`'s Docker engine made of the node's own Debian docker-registry (distribution 2.8.2)
+    and the libraries `ldd` names for it, with distribution as its entrypoint, as registry_runtime=container expects
+    (`serve CONFIG`). The lab reaches no public registry, so the upstream default image cannot be pulled; this is the
+    same program the systemd runtime runs, not a stand-in. Returns its name."""
+    name = 'picocloud-test/registry:2.8.2'
+    binary = '/usr/bin/docker-registry'
+    libraries = re.findall(r'(/\S+) \(0x', node_exec(host, 'ldd', binary, check=True).stdout)
+    assert libraries, 'ldd named no library for %s' % binary
+    # the paths go to tar as arguments (data), never into the script's text
+    node_exec(host, 'sh', '-c', 'tar -C / -chf - "$@" | docker import --change \'ENTRYPOINT ["%s"]\' - %s' % (binary, name),
+              'sh', *[path.lstrip('/') for path in [binary] + libraries], check=True, timeout=120)
+    return name
+
+
+def registry_containers(host):
+    """{name: (running, image, user, read-only root)} of the registry's endpoint containers on `host`."""
+    names = node_exec(host, 'docker', 'ps', '-a', '--filter', 'label=io.picocloud.registry.endpoint', '--format', '{{.Names}}',
+                      check=True).stdout.split()
+    found = {}
+    for name in names:
+        state = json.loads(node_exec(host, 'docker', 'inspect', name, check=True).stdout)[0]
+        found[name] = (state['State']['Running'], state['Config']['Image'], state['Config']['User'],
+                       state['HostConfig']['ReadonlyRootfs'])
+    return found
+
+
+def unit_states(host):
+    """(ActiveState, UnitFileState) of both endpoint units on `host`."""
+    return [tuple(node_exec(host, 'systemctl', 'show', '--value', '-p', prop, unit, check=True).stdout.strip()
+                  for prop in ('ActiveState', 'UnitFileState'))
+            for unit in ('picocloud-registry-pull', 'picocloud-registry-push')]
+
+
+def test_the_registry_moves_to_the_container_runtime_and_back_keeping_its_endpoints_and_storage(site, registry):
+    """registry_runtime=container for real, with site.yml's registry layer as a user switches it (--tags registry,
+    limited to the registry host): check mode changes nothing; apply stops and disables the units and starts both
+    endpoints as containers of distribution on the node's Docker engine (read-only root, the registry user); a re-run
+    and a check report changed=0. Through the containers, every node pulls with its certificate, anonymous clients are
+    refused, and the push endpoint takes the operator's upload; registry_gc collects it through a container and starts
+    the push container again; --delete-untagged is refused from the image's own version. Last, the default runtime
+    takes the ports back: the containers go and the units run again, on the same storage."""
+    host = registry['host']
+    image = registry_image_from_the_nodes_package(host)
+    switch = {'registry_runtime': 'container', 'registry_container_image': image}
+    before = catalogue_manifests(registry)
+    systemd_units = unit_states(host)
+    assert systemd_units == [('active', 'enabled')] * 2, systemd_units
+
+    def layer(extra_vars=None, check=False):
+        return site.playbook(SITE, tags='registry', limit=host, extra_vars=extra_vars, check=check).ok()
+
+    digest = None
+    try:
+        checked = layer(switch, check=True)
+        assert {'Stop and disable them (their ports are the containers\' now)', 'Run the endpoint containers'} <= {
+            name.split(' : ', 1)[-1] for name in checked.node_changes(host)}, checked.changed_tasks()
+        assert unit_states(host) == systemd_units and registry_containers(host) == {}
+
+        applied = layer(switch)
+        assert applied.changed > 0, applied.changed_tasks()
+        assert unit_states(host) == [('inactive', 'disabled')] * 2, unit_states(host)
+        uid_gid = '%s:%s' % tuple(node_exec(host, 'id', '-%s' % flag, 'docker-registry', check=True).stdout.strip() for flag in 'ug')
+        assert registry_containers(host) == {'picocloud-registry-%s' % endpoint: (True, image, uid_gid, True)
+                                             for endpoint in ('pull', 'push')}
+        for again in (layer(switch), layer(switch, check=True)):
+            assert again.changed == 0, again.changed_tasks()
+
+        assert wait_for(lambda: request(host, registry, '/v2/').get('status') == 200, timeout=60, step=2)
+        assert catalogue_manifests(registry) == before
+        for node in site.hosts():
+            answer = request(node, registry, '/v2/picocloud/static/manifests/1.0', accept=','.join(INDEX_TYPES))
+            assert answer.get('status') == 200, (node, answer)
+        refused = request(site.hosts()[-1], registry, '/v2/', cert=False)
+        assert 'error' in refused, refused
+        digest = push_endpoint_upload(site, registry, 'picocloud/runtime-probe', os.urandom(2048))
+
+        untagged = site.playbook('picocloud.edge.registry_gc', extra_vars=dict(switch, registry_gc_delete_untagged=True))
+        assert untagged.rc != 0 and untagged.changed == 0
+        assert 'its distribution is 2.8.2, and before 3.0.0' in untagged.failure_text(), untagged.failure_text()
+        collected = site.playbook('picocloud.edge.registry_gc', extra_vars=switch).ok()
+        assert collected.changed == 1, collected.changed_tasks()
+        assert registry_containers(host)['picocloud-registry-push'][0] is True
+        assert wait_for(lambda: push_endpoint(site, registry, 'HEAD', '/v2/picocloud/runtime-probe/blobs/' + digest)[0] == 404,
+                        timeout=60, step=2)
+    finally:
+        back = layer()
+        if digest:
+            node_exec(host, 'rm', '-rf', '/var/lib/docker-registry/docker/registry/v2/repositories/picocloud/runtime-probe')
+        node_exec(host, 'docker', 'rmi', image)
+    assert back.changed > 0, back.changed_tasks()
+    assert registry_containers(host) == {}
+    assert unit_states(host) == systemd_units
+    assert wait_for(lambda: request(host, registry, '/v2/').get('status') == 200, timeout=60, step=2)
+    assert catalogue_manifests(registry) == before

@@ -5,7 +5,7 @@
 #
 #   registry-push.sh IMAGES_DIR HOST:PORT --ca FILE --cert FILE --key FILE --credentials FILE [--arch ARCH]... [--check]
 #
-#   IMAGES_DIR/<repository>/<tag>/*.tar   OCI archives (or docker archives), one per platform
+#   IMAGES_DIR/<repository>/<tag>/*.tar   OCI archives or docker archives (`docker save`), one per platform
 #   IMAGES_DIR/SHA256SUMS                 must list every archive present; a missing line or a wrong sum stops the
 #                                         push before anything is sent
 #
@@ -79,25 +79,54 @@ unset user_password
 tls=(--cert-dir "$work/certs" --authfile "$work/auth.json")
 buildah_cmd() { buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs "$@"; }
 
+# The containers-tools reference of an archive: an OCI archive has an oci-layout file, anything else is read as a
+# docker archive.
+archive_ref() {
+    if tar -xOf "$1" oci-layout >/dev/null 2>&1; then echo "oci-archive:$1"; else echo "docker-archive:$1"; fi
+}
+
 # The sorted manifest digests of an index/list on stdin.
 list_digests() { python3 -c 'import json, sys; print(" ".join(sorted(m["digest"] for m in json.load(sys.stdin).get("manifests", []))))'; }
 
+# Every tag's name and every archive's platform are read before anything is pushed.
+declare -A platform_of=()
 mapfile -t tagdirs < <(printf '%s\n' "${archives[@]}" | xargs -n1 dirname | LC_ALL=C sort -u)
 for tagdir in "${tagdirs[@]}"; do
     repository=${tagdir%/*} tag=${tagdir##*/}
     [[ $repository =~ ^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$ ]] \
-        || fail "'$repository' (from $tagdir) is not a valid repository name"
-    [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || fail "'$tag' (from $tagdir) is not a valid tag"
+        || fail "'$repository' (from $tagdir) is not a valid repository name; nothing was pushed"
+    [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || fail "'$tag' (from $tagdir) is not a valid tag; nothing was pushed"
+    seen=' '
+    for archive in "$images/$tagdir"/*.tar; do
+        platform=$(skopeo inspect --config "$(archive_ref "$archive")" 2>"$work/inspect.err" | python3 -c \
+            'import json, sys; c = json.load(sys.stdin); print("/".join(filter(None, [c["os"], c["architecture"], c.get("variant")])))' \
+            2>/dev/null) \
+            || fail "$tagdir/${archive##*/} is not one image that skopeo reads as an OCI or docker archive" \
+                    "($(tail -n 1 "$work/inspect.err")); nothing was pushed"
+        [[ $seen != *" $platform "* ]] || fail "$tagdir has two archives of $platform; nothing was pushed"
+        seen+="$platform "
+        platform_of[$archive]=$platform
+    done
+done
+
+for tagdir in "${tagdirs[@]}"; do
+    repository=${tagdir%/*} tag=${tagdir##*/}
     target=docker://$registry/$repository:$tag
     list=picocloud-push-$(printf '%s' "$tagdir" | sha256sum | cut -c1-16)
     buildah_cmd manifest create "$list" >/dev/null
     platforms=()
     for archive in "$images/$tagdir"/*.tar; do
-        if tar -xOf "$archive" oci-layout >/dev/null 2>&1; then ref=oci-archive:$archive; else ref=docker-archive:$archive; fi
-        platform=$(skopeo inspect --config "$ref" \
-            | python3 -c 'import json, sys; c = json.load(sys.stdin); print("/".join(filter(None, [c["os"], c["architecture"], c.get("variant")])))')
+        platform=${platform_of[$archive]} ref=$(archive_ref "$archive")
         if [ ${#arches[@]} -gt 0 ] && ! printf '%s\n' "${arches[@]}" | grep -qx "$(echo "$platform" | cut -d/ -f2)"; then
             continue
+        fi
+        if [[ $ref == docker-archive:* ]]; then
+            # A docker archive (`docker save`) holds its layers uncompressed, and the push would gzip them: the
+            # registry would then hold other manifest digests than the list names. skopeo's copy to an OCI layout
+            # gzips them first (the same bytes on every run, so an unchanged tag stays unchanged), and that is added.
+            layout=$work/layout-$(printf '%s' "$archive" | sha256sum | cut -c1-16)
+            skopeo copy --quiet "$ref" "oci:$layout:image" >/dev/null || fail "$archive: skopeo could not copy the docker archive"
+            ref=oci:$layout:image
         fi
         buildah_cmd manifest add "$list" "$ref" >/dev/null
         platforms+=("$platform")
