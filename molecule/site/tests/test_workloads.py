@@ -390,3 +390,66 @@ def test_an_unpublished_app_disappears_from_the_portal(portal, deployed, site):
     finally:
         app_run(site, 'mosquitto').ok()
     until(portal, 'mosquitto to come back', lambda rows: rows.get('mosquitto') == 'passing', 30)
+
+
+NODES_JS = ("return [...document.querySelectorAll('#nodes tbody tr')].map(r => [r.dataset.node, [r.dataset.status, "
+            "[...r.querySelectorAll('li')].map(l => [l.dataset.check, l.querySelector('.badge').dataset.status])]]);")
+
+
+def node_rows(driver):
+    """{Consul node: [status, [[check ID, status], ...]]} as the portal's node table shows them."""
+    return dict(driver.execute_script(NODES_JS))
+
+
+def node_checks(site, consul_node):
+    """{Consul node: sorted [[check ID, status], ...]} of every node's own checks (no service's), as Consul has them."""
+    found = {}
+    for check in consul(site, consul_node, '/v1/health/state/any'):
+        if not check['ServiceID']:
+            found.setdefault(check['Node'], []).append([check['CheckID'], check['Status']])
+    return dict((node, sorted(checks)) for node, checks in found.items())
+
+
+def test_the_portal_shows_the_lab_nodes_checks_as_consul_has_them_and_a_lost_agent_at_a_glance(portal, site, manager,
+                                                                                              consul_node):
+    """The node checks the consul role registers on the lab, read in the browser: every node is listed with the checks
+    Consul holds for it (its agent's serfHealth and the disk check), each with Consul's status. Then one client's
+    agent dies (SIGKILL, so it does not leave the cluster, as when a Pi loses power): its row turns critical within
+    30 s while every other node's agent stays alive on the page. Once the agent is back its serfHealth passes
+    again, and the page still shows what Consul holds (the agent's script checks start critical until their first
+    run, which Consul staggers within the check's interval)."""
+    def shown():
+        return dict((node, sorted(checks)) for node, (_status, checks) in node_rows(portal).items())
+
+    assert wait_for(lambda: shown() == node_checks(site, consul_node), timeout=30, step=1), (shown(), node_checks(site, consul_node))
+    rows = node_rows(portal)
+    names = dict((site.hostvars(h).get('picocloud_hostname', h), h) for h in site.hosts())
+    assert sorted(rows) == sorted(names)
+    for node, (status, checks) in rows.items():
+        assert [check for check, _ in checks][:1] == ['serfHealth'] and 'picocloud-disk-root' in dict(checks), (node, checks)
+        assert dict(checks)['serfHealth'] == 'passing' and status in ('passing', 'warning', 'critical'), (node, status, checks)
+
+    portal_node = task_nodes(manager, 'portal')[0]
+    clients = [h for h in site.native() + site.hosts('lab_emulated')
+               if h not in site.hosts('consul_servers') and h != inventory_host(site, portal_node)]
+    assert clients, 'the lab has no Consul client besides the portal\'s node'
+    lost = clients[0]
+    lost_node = [node for node, host in names.items() if host == lost][0]
+    try:
+        node_exec(lost, 'systemctl', 'kill', '--signal=SIGKILL', 'consul', check=True)
+        node_exec(lost, 'systemctl', 'stop', 'consul', check=True)
+        start = time.monotonic()
+        assert wait_for(lambda: dict(node_rows(portal)[lost_node][1])['serfHealth'] == 'critical', timeout=30, step=0.5), \
+            node_rows(portal)[lost_node]
+        seconds = round(time.monotonic() - start, 1)
+        rows_now = node_rows(portal)
+        assert rows_now[lost_node][0] == 'critical', rows_now[lost_node]
+        assert all(dict(rows_now[node][1])['serfHealth'] == 'passing' for node in rows_now if node != lost_node), rows_now
+        portal.save_screenshot(os.path.join(OUTPUT, 'portal-node-lost.png'))
+        with open(os.path.join(OUTPUT, 'portal-node-lost.json'), 'w') as handle:
+            json.dump({'node': lost_node, 'critical_after_s': seconds}, handle)
+    finally:
+        node_exec(lost, 'systemctl', 'start', 'consul', check=True)
+    assert wait_for(lambda: dict(node_rows(portal)[lost_node][1])['serfHealth'] == 'passing', timeout=30, step=1), \
+        node_rows(portal)[lost_node]
+    assert wait_for(lambda: shown() == node_checks(site, consul_node), timeout=30, step=1), (shown(), node_checks(site, consul_node))
