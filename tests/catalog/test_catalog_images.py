@@ -246,7 +246,6 @@ def test_an_archive_missing_from_sha256sums_stops_the_push_before_anything_is_se
     assert registry.inspect_raw('picocloud/listed:1.0').returncode != 0
 
 
-
 def test_docker_archives_alone_or_beside_an_oci_archive_push_as_one_multi_arch_tag(images, registry, tmp_path):
     """The seed also takes docker-archive tarballs (`docker save`'s format, made here from the catalogue's archives
     with skopeo): a tag of two docker archives, and a tag of an OCI archive beside a docker archive. Each becomes one
@@ -285,7 +284,6 @@ def test_docker_archives_alone_or_beside_an_oci_archive_push_as_one_multi_arch_t
     assert again.returncode == 0, again.stderr
     assert sorted(again.stdout.splitlines()) == [
         'catalog-push: picocloud/%s:1.0 unchanged (linux/amd64 linux/arm64/v8)' % repo for repo in ('docker-only', 'mixed')]
-
 
 
 @pytest.mark.parametrize('bad, message', [

@@ -410,8 +410,8 @@ def node_checks(site, consul_node):
     return dict((node, sorted(checks)) for node, checks in found.items())
 
 
-def test_the_portal_shows_the_lab_nodes_checks_as_consul_has_them_and_a_lost_agent_at_a_glance(portal, site, manager,
-                                                                                              consul_node):
+def test_the_portal_shows_the_lab_nodes_checks_as_consul_has_them_and_a_lost_agent_at_a_glance(
+        portal, site, manager, consul_node):
     """The node checks the consul role registers on the lab, read in the browser: every node is listed with the checks
     Consul holds for it (its agent's serfHealth and the disk check), each with Consul's status. Then one client's
     agent dies (SIGKILL, so it does not leave the cluster, as when a Pi loses power): its row turns critical within
@@ -426,7 +426,7 @@ def test_the_portal_shows_the_lab_nodes_checks_as_consul_has_them_and_a_lost_age
     names = dict((site.hostvars(h).get('picocloud_hostname', h), h) for h in site.hosts())
     assert sorted(rows) == sorted(names)
     for node, (status, checks) in rows.items():
-        assert [check for check, _ in checks][:1] == ['serfHealth'] and 'picocloud-disk-root' in dict(checks), (node, checks)
+        assert [check[0] for check in checks][:1] == ['serfHealth'] and 'picocloud-disk-root' in dict(checks), (node, checks)
         assert dict(checks)['serfHealth'] == 'passing' and status in ('passing', 'warning', 'critical'), (node, status, checks)
 
     portal_node = task_nodes(manager, 'portal')[0]
