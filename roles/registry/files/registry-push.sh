@@ -89,7 +89,7 @@ archive_ref() {
 list_digests() { python3 -c 'import json, sys; print(" ".join(sorted(m["digest"] for m in json.load(sys.stdin).get("manifests", []))))'; }
 
 # Every tag's name and every archive's platform are read before anything is pushed.
-declare -A platform_of=()
+declare -A platform_of=() ref_of=()
 mapfile -t tagdirs < <(printf '%s\n' "${archives[@]}" | xargs -n1 dirname | LC_ALL=C sort -u)
 for tagdir in "${tagdirs[@]}"; do
     repository=${tagdir%/*} tag=${tagdir##*/}
@@ -98,7 +98,8 @@ for tagdir in "${tagdirs[@]}"; do
     [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || fail "'$tag' (from $tagdir) is not a valid tag; nothing was pushed"
     seen=' '
     for archive in "$images/$tagdir"/*.tar; do
-        platform=$(skopeo inspect --config "$(archive_ref "$archive")" 2>"$work/inspect.err" | python3 -c \
+        ref_of[$archive]=$(archive_ref "$archive")
+        platform=$(skopeo inspect --config "${ref_of[$archive]}" 2>"$work/inspect.err" | python3 -c \
             'import json, sys; c = json.load(sys.stdin); print("/".join(filter(None, [c["os"], c["architecture"], c.get("variant")])))' \
             2>/dev/null) \
             || fail "$tagdir/${archive##*/} is not one image that skopeo reads as an OCI or docker archive" \
@@ -116,7 +117,7 @@ for tagdir in "${tagdirs[@]}"; do
     buildah_cmd manifest create "$list" >/dev/null
     platforms=()
     for archive in "$images/$tagdir"/*.tar; do
-        platform=${platform_of[$archive]} ref=$(archive_ref "$archive")
+        platform=${platform_of[$archive]} ref=${ref_of[$archive]}
         if [ ${#arches[@]} -gt 0 ] && ! printf '%s\n' "${arches[@]}" | grep -qx "$(echo "$platform" | cut -d/ -f2)"; then
             continue
         fi

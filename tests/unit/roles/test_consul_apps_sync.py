@@ -37,10 +37,12 @@ apps = _module()
 
 FAKE_DOCKER = '''#!/bin/sh
 # ps: the service names in $STATE/running (fails when $STATE/down exists); events: each line added to $STATE/events
+# from the moment $STATE/subscribed appears (as Docker sends the events from the subscription on, however late
+# tail itself starts reading)
 [ -e "$STATE/down" ] && { echo "Cannot connect to the Docker daemon" >&2; exit 1; }
 case "$1" in
     ps) printf '%s\\n' "$*" >> "$STATE/ps-args"; cat "$STATE/running" ;;
-    events) exec tail -n 0 -f "$STATE/events" ;;
+    events) offset=$(($(stat -c %s "$STATE/events") + 1)); : > "$STATE/subscribed"; exec tail -c "+$offset" -f "$STATE/events" ;;
 esac
 '''
 FAKE_SYSTEMCTL = '''#!/bin/sh
@@ -290,8 +292,8 @@ def test_watch_follows_a_task_that_moves_here_and_away_on_docker_events(node):
                                 str(node['available']), '--consul-env', str(node['env']), '--watch', '--resync', '3600'],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     try:
-        # the first pass at start: nothing runs here
-        assert _until((node['state'] / 'ps-args').exists)
+        # the first pass at start, after the subscription to the events: nothing runs here
+        assert _until((node['state'] / 'ps-args').exists) and _until((node['state'] / 'subscribed').exists)
         assert enabled(node) == {}
         # a task starts here: the start event brings a pass (the resync is an hour away)
         (node['state'] / 'running').write_text('static\n')
@@ -308,3 +310,35 @@ def test_watch_follows_a_task_that_moves_here_and_away_on_docker_events(node):
     finally:
         process.kill()
         process.communicate(timeout=30)
+
+
+def test_watch_subscribes_to_the_events_before_its_first_pass(monkeypatch):
+    """The pass at start runs after `docker events` is started: a task that starts or stops during that pass is on
+    the event stream, not missed until the next resync."""
+    order = []
+
+    class Stop(Exception):
+        pass
+
+    class Events(object):
+        def __init__(self, argv, **_kwargs):
+            order.append(argv[1])
+
+        def poll(self):
+            raise Stop()
+
+        def kill(self):
+            order.append('kill')
+
+        def wait(self):
+            return 0
+
+    def sync(*_args):
+        order.append('pass')
+        return {'changed': False, 'enabled': [], 'disabled': []}
+
+    monkeypatch.setattr(apps.subprocess, 'Popen', Events)
+    monkeypatch.setattr(apps, 'sync', sync)
+    with pytest.raises(Stop):
+        apps.watch('/nonexistent', '/nonexistent', '/nonexistent', 30)
+    assert order == ['events', 'pass', 'kill']
