@@ -199,7 +199,8 @@ catalog-tests: setup docker consul-artifacts catalog-images
 # `molecule test -s site` runs every step on every node. The node images (amd64, arm64) are built once, here.
 SITE_CHECK_LIMIT := --limit '!lab_emulated'
 # Which verifier tests run (a pytest -m expression). The lifecycle tests (marker `lifecycle`: re-flash, verify
-# flags, node loss, reboot, upgrade, decommission, backup and restore, a 0.1.0 site's trust migration) take about
+# flags, node loss, reboot, upgrade, decommission, backup and restore, a 0.1.0 site's trust migration, the registry's
+# runtime switch) take about
 # 55 minutes on a 2-core machine,
 # more than CI's budget leaves: `make test` runs the verifier without them, `make test-all` with them, and
 # `make lifecycle-tests` runs only them on the lab `make test` left up (docs/testing.md, "What CI runs"). The k3s

@@ -361,6 +361,9 @@ def unit_states(host):
             for unit in ('picocloud-registry-pull', 'picocloud-registry-push')]
 
 
+# A runtime migration of the registry node and back: about 2.5 minutes, so with the lifecycle tests (`make test-all`,
+# `make lifecycle-tests`), not in `make test` (docs/testing.md).
+@pytest.mark.lifecycle
 def test_the_registry_moves_to_the_container_runtime_and_back_keeping_its_endpoints_and_storage(site, registry):
     """registry_runtime=container for real, with site.yml's registry layer as a user switches it (--tags registry,
     limited to the registry host): check mode changes nothing; apply stops and disables the units and starts both
