@@ -246,6 +246,11 @@ def test_an_archive_missing_from_sha256sums_stops_the_push_before_anything_is_se
     assert registry.inspect_raw('picocloud/listed:1.0').returncode != 0
 
 
+def write_sums(seed):
+    """SHA256SUMS of every archive under `seed`, as scripts/catalog-images.sh writes it."""
+    run(['sh', '-c', 'find picocloud -name "*.tar" | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], cwd=str(seed))
+
+
 def test_docker_archives_alone_or_beside_an_oci_archive_push_as_one_multi_arch_tag(images, registry, tmp_path):
     """The seed also takes docker-archive tarballs (`docker save`'s format, made here from the catalogue's archives
     with skopeo): a tag of two docker archives, and a tag of an OCI archive beside a docker archive. Each becomes one
@@ -264,7 +269,7 @@ def test_docker_archives_alone_or_beside_an_oci_archive_push_as_one_multi_arch_t
                 run(['skopeo', 'copy', '--quiet', 'oci-archive:' + source, 'docker-archive:%s:picocloud/%s:1.0' % (target, repo)])
                 assert run(['tar', '-tf', str(target)]).stdout.split().count('manifest.json') == 1
             sources[(repo, arch)] = config_of(source)
-    run(['sh', '-c', 'find picocloud -name "*.tar" | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], cwd=str(seed))
+    write_sums(seed)
     proc = registry.push(str(seed))
     assert proc.returncode == 0, proc.stderr
     assert sorted(line.rsplit(' sha256:', 1)[0] for line in proc.stdout.splitlines()) == [
@@ -308,7 +313,7 @@ def test_an_unreadable_archive_or_a_bad_tag_stops_the_push_before_any_tag_is_sen
     if bad == 'same-platform':
         run(['skopeo', 'copy', '--quiet', 'oci-archive:' + archive(images, 'static', 'amd64'),
              'docker-archive:%s:picocloud/zz-bad:1.0' % (broken / 'other-amd64.tar')])
-    run(['sh', '-c', 'find picocloud -name "*.tar" | LC_ALL=C sort | xargs sha256sum > SHA256SUMS'], cwd=str(seed))
+    write_sums(seed)
     proc = registry.push(str(seed))
     assert proc.returncode == 1, proc.stdout
     assert message in proc.stderr and proc.stderr.rstrip().endswith('nothing was pushed'), proc.stderr

@@ -119,10 +119,14 @@ def instances(site, consul_node, name, passing=False):
     return found
 
 
+def node_names(site):
+    """{swarm or Consul node name: inventory host} (a node's picocloud_hostname, else its inventory name)."""
+    return dict((site.hostvars(h).get('picocloud_hostname', h), h) for h in site.hosts())
+
+
 def inventory_host(site, node):
-    """The inventory host of a swarm or Consul node name (a node's picocloud_hostname, else its inventory name)."""
-    names = dict((site.hostvars(h).get('picocloud_hostname', h), h) for h in site.hosts())
-    return names.get(node, node)
+    """The inventory host of a swarm or Consul node name."""
+    return node_names(site).get(node, node)
 
 
 def address_of(site, node):
@@ -421,9 +425,13 @@ def test_the_portal_shows_the_lab_nodes_checks_as_consul_has_them_and_a_lost_age
     def shown():
         return dict((node, sorted(checks)) for node, (_status, checks) in node_rows(portal).items())
 
-    assert wait_for(lambda: shown() == node_checks(site, consul_node), timeout=30, step=1), (shown(), node_checks(site, consul_node))
+    def page_matches_consul():
+        assert wait_for(lambda: shown() == node_checks(site, consul_node), timeout=30, step=1), \
+            (shown(), node_checks(site, consul_node))
+
+    page_matches_consul()
     rows = node_rows(portal)
-    names = dict((site.hostvars(h).get('picocloud_hostname', h), h) for h in site.hosts())
+    names = node_names(site)
     assert sorted(rows) == sorted(names)
     for node, (status, checks) in rows.items():
         assert [check[0] for check in checks][:1] == ['serfHealth'] and 'picocloud-disk-root' in dict(checks), (node, checks)
@@ -452,4 +460,4 @@ def test_the_portal_shows_the_lab_nodes_checks_as_consul_has_them_and_a_lost_age
         node_exec(lost, 'systemctl', 'start', 'consul', check=True)
     assert wait_for(lambda: dict(node_rows(portal)[lost_node][1])['serfHealth'] == 'passing', timeout=30, step=1), \
         node_rows(portal)[lost_node]
-    assert wait_for(lambda: shown() == node_checks(site, consul_node), timeout=30, step=1), (shown(), node_checks(site, consul_node))
+    page_matches_consul()
