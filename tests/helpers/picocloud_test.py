@@ -188,6 +188,30 @@ def site_registry_address(node):
     return listing[0]
 
 
+CONTAINERD_CONFIG = '/etc/containerd/config.toml'
+
+
+def containerd_config(node):
+    """The text of the node's containerd config.toml (on a swarm node Debian's, which docker.io runs on)."""
+    return node_exec(node, 'cat', CONTAINERD_CONFIG, check=True).stdout
+
+
+def restore_containerd(node, config):
+    """Put back the node's containerd as a test found it: `config` as config.toml, no certs.d file of
+    picocloud.edge.containerd, and containerd restarted with them; dockerd (which runs on it) answers again."""
+    node_exec(node, 'sh', '-c', 'cat > "$1"', 'restore', CONTAINERD_CONFIG, input=config, check=True)
+    node_exec(node, 'sh', '-c', 'grep -rl "Managed by picocloud.edge" /etc/containerd/certs.d | xargs -r rm -f')
+    restart_containerd(node)
+    assert containerd_config(node) == config, node
+
+
+def restart_containerd(node):
+    """systemd reloaded and containerd restarted on the node; dockerd, which runs on it, answers again."""
+    assert node_exec(node, 'systemctl', 'daemon-reload').returncode == 0
+    assert node_exec(node, 'systemctl', 'restart', 'containerd').returncode == 0
+    assert wait_for(lambda: node_exec(node, 'docker', 'version').returncode == 0, timeout=60), node
+
+
 def plain(value):
     """`ansible-inventory --list` JSON -> plain values: it writes every string it does not trust as a template
     (the inventory's own included) as {'__ansible_unsafe': text}."""

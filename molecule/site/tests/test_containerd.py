@@ -24,7 +24,8 @@ import subprocess
 import pytest
 import yaml
 
-from picocloud_test import NATIVE, SITE, VERIFY, Site, docker, node_exec, site_registry_address, wait_for
+from picocloud_test import (CONTAINERD_CONFIG as CONFIG, NATIVE, SITE, VERIFY, Site, containerd_config, docker, node_exec,
+                            restart_containerd, restore_containerd, site_registry_address, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
@@ -32,7 +33,6 @@ PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 # required"); naming the json stdout callback there keeps stdout one JSON document.
 ENV = {'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.json'}
 CACHE = os.path.join(PROJECT, '.cache')
-CONFIG = '/etc/containerd/config.toml'
 STATIC_IMAGE = 'picocloud/static:1.0'
 # lab nodes keep /var/lib/containerd on the container's overlay root, where overlayfs cannot be mounted again:
 # the tests unpack and run with containerd's native snapshotter (a real Pi uses overlayfs).
@@ -81,26 +81,17 @@ class Runtime(object):
                          '2>/dev/null; systemctl show -p MainPID containerd').stdout
 
 
-def _restart_containerd(host):
-    assert node_exec(host, 'systemctl', 'daemon-reload').returncode == 0
-    assert node_exec(host, 'systemctl', 'restart', 'containerd').returncode == 0
-    assert wait_for(lambda: node_exec(host, 'docker', 'version').returncode == 0, timeout=60), host
-
-
 @pytest.fixture(scope='module')
 def runtime(tmp_path_factory):
     """The containerd layer converged through picocloud.edge.site (--tags containerd); Debian's config.toml restored
     at the end."""
     runtime = Runtime(Site.current(), str(tmp_path_factory.mktemp('containerd')))
-    originals = dict((host, node_exec(host, 'cat', CONFIG).stdout) for host in runtime.hosts)
+    originals = dict((host, containerd_config(host)) for host in runtime.hosts)
     runtime.pids = dict((host, runtime.main_pid(host)) for host in runtime.hosts)
     runtime.converge = runtime.run(diff=True).ok()
     yield runtime
     for host in runtime.hosts:
-        node_exec(host, 'sh', '-c', 'cat > %s' % CONFIG, input=originals[host])
-        node_exec(host, 'sh', '-c', 'grep -rl "Managed by picocloud.edge" /etc/containerd/certs.d | xargs -r rm -f')
-        _restart_containerd(host)
-        assert node_exec(host, 'cat', CONFIG).stdout == originals[host]
+        restore_containerd(host, originals[host])
     runtime.site.playbook(VERIFY, tags='nodes,swarm', env=ENV).ok()
 
 
@@ -248,7 +239,7 @@ def test_containerd_artifact_install_runs_the_verified_release_binaries_beside_d
     finally:
         node_exec(host, 'sh', '-c', 'rm -f /etc/systemd/system/containerd.service /usr/local/bin/containerd* '
                   '/usr/local/bin/ctr /usr/local/sbin/runc')
-        _restart_containerd(host)
+        restart_containerd(host)
     assert node_exec(host, 'readlink', '/proc/%s/exe' % runtime.main_pid(host)).stdout.strip() == '/usr/bin/containerd'
 
 

@@ -33,7 +33,8 @@ import time
 import pytest
 import yaml
 
-from picocloud_test import NATIVE, SITE, VERIFY, Site, node_exec, site_registry_address, wait_for
+from picocloud_test import (NATIVE, SITE, VERIFY, Site, containerd_config, node_exec, restore_containerd,
+                            site_registry_address, wait_for)
 
 # Outside `make test`'s verifier (CI's time), in `make test-all` and `make k3s-tests` (docs/testing.md, "What CI runs").
 pytestmark = pytest.mark.k3s_stand_in
@@ -174,6 +175,14 @@ class Cluster(object):
     def starts(self, host):
         return int(node_exec(host, 'cat', '/var/lib/rancher/k3s/stand-in/starts').stdout.strip() or 0)
 
+    def last_start(self, host):
+        """When the node's stand-in last started (the first field of its starts.log's last line)."""
+        return float(node_exec(host, 'tail', '-n', '1', '/var/lib/rancher/k3s/stand-in/starts.log').stdout.split()[0])
+
+    def restart_order(self):
+        """The k3s nodes in the order their stand-ins last started."""
+        return [host for dummy, host in sorted((self.last_start(host), host) for host in self.hosts)]
+
     def snapshot(self):
         return dict((host, node_exec(host, 'sh', '-c', SNAPSHOT).stdout) for host in self.hosts)
 
@@ -297,6 +306,50 @@ def test_stand_in_rerun_and_check_mode_change_nothing_and_restart_nothing(cluste
     assert check.changed == 0, check.changed_tasks()
     assert dict((host, cluster.starts(host)) for host in cluster.hosts) == before
     assert cluster.snapshot() == snapshot
+
+
+def test_stand_in_external_containerd_restarts_each_node_once_servers_in_turn_and_a_rerun_changes_nothing(cluster):
+    """A stand-in ran, not k3s: the running cluster moved to k3s_container_runtime=external and back.
+
+    The k3s layer (--tags k3s) sets up picocloud.edge.containerd on every k3s node (here the containerd docker.io runs
+    on) with k3s's CNI directories, and points config.yaml's container-runtime-endpoint at its socket. The stand-in
+    refuses to start when no socket is there, so a Ready node shows it found one; nothing says k3s's kubelet would
+    run pods on it. Each node restarts once, the servers first and one at a time; a re-run and a check-mode run change
+    nothing. The way back is the default (embedded) runtime, and each node's own containerd config is put back.
+    """
+    configs = dict((host, containerd_config(host)) for host in cluster.hosts)
+    before = dict((host, cluster.starts(host)) for host in cluster.hosts)
+    external = {'k3s_container_runtime': 'external'}
+    try:
+        cluster.run(extra_vars=external).ok()
+        assert wait_for(cluster.ready, timeout=60)
+        for host in cluster.hosts:
+            config = yaml.safe_load(cluster.read(host, '/etc/rancher/k3s/config.yaml'))
+            assert config['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock', host
+            dump = node_exec(host, 'containerd', 'config', 'dump')
+            assert dump.returncode == 0, dump.stderr
+            for line in ('SystemdCgroup = true', 'bin_dir = "/var/lib/rancher/k3s/data/cni"',
+                         'conf_dir = "/var/lib/rancher/k3s/agent/etc/cni/net.d"'):
+                assert line in dump.stdout, (host, line)
+            assert node_exec(host, 'docker', 'version').returncode == 0, '%s: dockerd lost its containerd' % host
+        assert dict((host, cluster.starts(host)) for host in cluster.hosts) == dict(
+            (host, count + 1) for host, count in before.items())
+        assert cluster.restart_order()[:len(cluster.servers)] == cluster.servers
+        counts = dict((host, cluster.starts(host)) for host in cluster.hosts)
+        snapshot = cluster.snapshot()
+        again = cluster.run(extra_vars=external).ok()
+        assert again.changed == 0, again.changed_tasks()
+        check = cluster.run(extra_vars=external, check=True, diff=True).ok()
+        assert check.changed == 0, check.changed_tasks()
+        assert dict((host, cluster.starts(host)) for host in cluster.hosts) == counts
+        assert cluster.snapshot() == snapshot
+    finally:
+        cluster.run().ok()
+        for host in cluster.hosts:
+            restore_containerd(host, configs[host])
+    assert wait_for(cluster.ready, timeout=60)
+    for host in cluster.hosts:
+        assert 'container-runtime-endpoint' not in yaml.safe_load(cluster.read(host, '/etc/rancher/k3s/config.yaml'))
 
 
 def test_stand_in_kubeconfig_is_fetched_0600_and_merged_beside_the_other_contexts(cluster):
@@ -435,11 +488,7 @@ def test_stand_in_upgrade_moves_servers_one_at_a_time_then_agents_and_refuses_a_
         assert versions == dict((host, NEXT) for host in cluster.hosts)
         assert dict((host, cluster.starts(host)) for host in cluster.hosts) == dict(
             (host, count + 1) for host, count in before.items())
-        restarted = []
-        for host in cluster.hosts:
-            last = node_exec(host, 'tail', '-n', '1', '/var/lib/rancher/k3s/stand-in/starts.log').stdout.split()
-            restarted.append((float(last[0]), host))
-        assert [host for dummy, host in sorted(restarted)][:len(cluster.servers)] == cluster.servers
+        assert cluster.restart_order()[:len(cluster.servers)] == cluster.servers
         events = [event for event in cluster.events() if event['at'] >= started]
         for host in cluster.agents:
             assert [event['event'] for event in events if event['node'] == host] == ['drain', 'rejoin', 'uncordon']
