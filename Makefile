@@ -204,7 +204,7 @@ SITE_CHECK_LIMIT := --limit '!lab_emulated'
 # 55 minutes on a 2-core machine,
 # more than CI's budget leaves: `make test` runs the verifier without them, `make test-all` with them, and
 # `make lifecycle-tests` runs only them on the lab `make test` left up (docs/testing.md, "What CI runs"). The k3s
-# role's contract tests against the k3s-stand-in (marker `k3s_stand_in`: about 10 minutes; k3s itself cannot run
+# role's contract tests against the k3s-stand-in (marker `k3s_stand_in`: about 23 minutes; k3s itself cannot run
 # here) are outside `make test` too: `make k3s-tests` runs them on that lab, `make test-all` with the rest.
 SITE_TESTS ?= not lifecycle and not k3s_stand_in
 molecule: setup docker consul-artifacts catalog-images

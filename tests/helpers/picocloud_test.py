@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import socket
@@ -29,6 +30,14 @@ LAB = 'picocloud.edge.lab'
 # node loss, decommission, backup) run site.yml on these (docs/testing.md). verify always runs on every node.
 NATIVE = '!lab_emulated'
 
+
+# The k3s-stand-in (docs/k3s.md): a Python script that keeps k3s's contract for the role's plumbing, never k3s.
+K3S_STAND_IN = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'k3s', 'k3s-stand-in'))
+K3S_STAND_IN_VERSION = 'v1.33.0+standin1'
+# k3s's release names per architecture of a lab's nodes (amd64, and emulated arm64), and one more image tarball.
+K3S_BINARIES = {'amd64': 'k3s', 'arm64': 'k3s-arm64'}
+K3S_EXTRA_IMAGE = 'picocloud-extra.tar'
+_K3S_VERSION_LINE = "VERSION = '%s'"
 
 CONTROLLER = ('localhost', '127.0.0.1')
 _DELEGATES = {}
@@ -186,6 +195,34 @@ def site_registry_address(node):
     listing = node_exec(node, 'ls', '/etc/docker/certs.d', check=True).stdout.split()
     assert len(listing) == 1, listing
     return listing[0]
+
+
+def _write_stand_in(path, version):
+    with open(K3S_STAND_IN) as stream:
+        text = stream.read()
+    assert _K3S_VERSION_LINE % K3S_STAND_IN_VERSION in text, 'the stand-in no longer says %s' % K3S_STAND_IN_VERSION
+    with open(path, 'w') as stream:
+        stream.write(text.replace(_K3S_VERSION_LINE % K3S_STAND_IN_VERSION, _K3S_VERSION_LINE % version))
+    os.chmod(path, 0o755)
+
+
+def k3s_stand_in_artifacts(directory, version=K3S_STAND_IN_VERSION):
+    """An artifacts dir in k3s's release layout (k3s_artifacts_dir), with the stand-in (reporting ``version``) as the
+    binaries, placeholder image tarballs (the stand-in imports nothing) and sha256sum-<arch>.txt for them."""
+    os.makedirs(directory)
+    for binary in K3S_BINARIES.values():
+        _write_stand_in(os.path.join(directory, binary), version)
+    for name in ['k3s-airgap-images-%s.tar.zst' % arch for arch in K3S_BINARIES] + [K3S_EXTRA_IMAGE]:
+        with open(os.path.join(directory, name), 'wb') as stream:
+            stream.write(hashlib.sha512(name.encode()).digest() * 64)
+    for arch, binary in K3S_BINARIES.items():
+        lines = []
+        for name in (binary, 'k3s-airgap-images-%s.tar.zst' % arch, K3S_EXTRA_IMAGE):
+            with open(os.path.join(directory, name), 'rb') as stream:
+                lines.append('%s  %s\n' % (hashlib.sha256(stream.read()).hexdigest(), name))
+        with open(os.path.join(directory, 'sha256sum-%s.txt' % arch), 'w') as stream:
+            stream.writelines(lines)
+    return directory
 
 
 CONTAINERD_CONFIG = '/etc/containerd/config.toml'

@@ -21,7 +21,7 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'lifecycle: a node or site lifecycle test (re-flash, loss, reboot, upgrade, '
                                        'decommission, backup, a 0.1.0 site\'s trust migration, the registry\'s '
                                        'runtime switch): `make test-all`, not `make test` (docs/testing.md)')
-    config.addinivalue_line('markers', 'k3s_stand_in: the k3s role against the k3s-stand-in (test_k3s_stand_in.py): '
+    config.addinivalue_line('markers', 'k3s_stand_in: the k3s role against the k3s-stand-in (test_k3s_stand_in*.py): '
                                        '`make test-all` and `make k3s-tests`, not `make test` (docs/testing.md)')
 
 

@@ -24,7 +24,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import stat
@@ -33,8 +32,9 @@ import time
 import pytest
 import yaml
 
-from picocloud_test import (NATIVE, SITE, VERIFY, Site, containerd_config, node_exec, restore_containerd,
-                            site_registry_address, wait_for)
+from picocloud_test import (K3S_EXTRA_IMAGE as EXTRA_IMAGE, K3S_STAND_IN as STAND_IN, K3S_STAND_IN_VERSION as VERSION,
+                            NATIVE, SITE, VERIFY, Site, containerd_config, k3s_stand_in_artifacts as build_artifacts,
+                            node_exec, restore_containerd, site_registry_address, wait_for)
 
 # Outside `make test`'s verifier (CI's time), in `make test-all` and `make k3s-tests` (docs/testing.md, "What CI runs").
 pytestmark = pytest.mark.k3s_stand_in
@@ -44,16 +44,10 @@ PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 # The helper empties ANSIBLE_CALLBACKS_ENABLED, which ansible-core 2.19 refuses ("A non-empty plugin name is
 # required"); naming the json stdout callback there keeps stdout one JSON document.
 ENV = {'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.json'}
-STAND_IN = os.path.join(PROJECT, 'tests', 'k3s', 'k3s-stand-in')
 FAKE_FACTS = os.path.join(PROJECT, 'molecule', 'site', 'k3s_fake_facts.yml')
 UPGRADE = 'picocloud.edge.k3s_upgrade'
 RESET = 'picocloud.edge.k3s_reset'
-VERSION = 'v1.33.0+standin1'
 NEXT = 'v1.34.0+standin1'
-VERSION_LINE = "VERSION = '%s'"
-# k3s's release names per architecture of the site's nodes (the lab has amd64 and emulated arm64 nodes).
-BINARIES = {'amd64': 'k3s', 'arm64': 'k3s-arm64'}
-EXTRA_IMAGE = 'picocloud-extra.tar'
 # Another cluster in the operator's kubeconfig, which the merge must keep (and keep current).
 OFFICE = {'apiVersion': 'v1', 'kind': 'Config', 'preferences': {}, 'current-context': 'office',
           'clusters': [{'name': 'office', 'cluster': {'server': 'https://office.example:6443'}}],
@@ -67,33 +61,6 @@ find /etc/rancher /var/lib/rancher/k3s/agent /usr/local/bin /etc/systemd/system 
 echo "starts $(cat /var/lib/rancher/k3s/stand-in/starts 2>/dev/null)"
 systemctl show -p MainPID k3s.service k3s-agent.service
 """
-
-
-def _write_stand_in(path, version):
-    with open(STAND_IN) as stream:
-        text = stream.read()
-    assert VERSION_LINE % VERSION in text, 'the stand-in no longer says %s' % VERSION
-    with open(path, 'w') as stream:
-        stream.write(text.replace(VERSION_LINE % VERSION, VERSION_LINE % version))
-    os.chmod(path, 0o755)
-
-
-def build_artifacts(directory, version):
-    """An artifacts dir in k3s's release layout, with the stand-in (reporting ``version``) as the binaries."""
-    os.makedirs(directory)
-    for arch, binary in BINARIES.items():
-        _write_stand_in(os.path.join(directory, binary), version)
-    for name in ['k3s-airgap-images-%s.tar.zst' % arch for arch in BINARIES] + [EXTRA_IMAGE]:
-        with open(os.path.join(directory, name), 'wb') as stream:
-            stream.write(hashlib.sha512(name.encode()).digest() * 64)
-    for arch, binary in BINARIES.items():
-        lines = []
-        for name in (binary, 'k3s-airgap-images-%s.tar.zst' % arch, EXTRA_IMAGE):
-            with open(os.path.join(directory, name), 'rb') as stream:
-                lines.append('%s  %s\n' % (hashlib.sha256(stream.read()).hexdigest(), name))
-        with open(os.path.join(directory, 'sha256sum-%s.txt' % arch), 'w') as stream:
-            stream.writelines(lines)
-    return directory
 
 
 def write_groups(path, servers, agents, host_vars=None):
