@@ -226,6 +226,20 @@ def k3s_stand_in_artifacts(directory, version=K3S_STAND_IN_VERSION):
 
 
 CONTAINERD_CONFIG = '/etc/containerd/config.toml'
+# The catalogue's busybox-static image (scripts/catalog-images.sh), which the containerd tests pull and run.
+STATIC_IMAGE = 'picocloud/static:1.0'
+# A lab node keeps /var/lib/containerd on the container's overlay root, where overlayfs cannot be mounted again: the
+# tests unpack and run with containerd's native snapshotter (a real Pi uses overlayfs), in a namespace of their own.
+CONTAINERD_SNAPSHOTTER = 'native'
+CONTAINERD_NAMESPACE = 'picocloud-test'
+# What `containerd config dump` shows of the containerd role's config for k3s (k3s_container_runtime: external).
+K3S_CONTAINERD_DUMP = ('SystemdCgroup = true', 'bin_dir = "/var/lib/rancher/k3s/data/cni"',
+                       'conf_dir = "/var/lib/rancher/k3s/agent/etc/cni/net.d"')
+
+
+def containerd_pid(node):
+    """The MainPID of the node's containerd unit, as text ('0' when it is not running)."""
+    return node_exec(node, 'systemctl', 'show', '-p', 'MainPID', '--value', 'containerd').stdout.strip()
 
 
 def containerd_config(node):

@@ -24,8 +24,10 @@ import subprocess
 import pytest
 import yaml
 
-from picocloud_test import (CONTAINERD_CONFIG as CONFIG, NATIVE, SITE, VERIFY, Site, containerd_config, docker, node_exec,
-                            restart_containerd, restore_containerd, site_registry_address, wait_for)
+from picocloud_test import (CONTAINERD_CONFIG as CONFIG, CONTAINERD_NAMESPACE as NAMESPACE,
+                            CONTAINERD_SNAPSHOTTER as SNAPSHOTTER, NATIVE, SITE, STATIC_IMAGE, VERIFY, Site,
+                            containerd_config, containerd_pid, docker, node_exec, restart_containerd,
+                            restore_containerd, site_registry_address, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
@@ -33,11 +35,6 @@ PROJECT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 # required"); naming the json stdout callback there keeps stdout one JSON document.
 ENV = {'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.json'}
 CACHE = os.path.join(PROJECT, '.cache')
-STATIC_IMAGE = 'picocloud/static:1.0'
-# lab nodes keep /var/lib/containerd on the container's overlay root, where overlayfs cannot be mounted again:
-# the tests unpack and run with containerd's native snapshotter (a real Pi uses overlayfs).
-SNAPSHOTTER = 'native'
-NAMESPACE = 'picocloud-test'
 
 
 class Runtime(object):
@@ -69,7 +66,7 @@ class Runtime(object):
         return self.site.playbook(SITE, '-i', self.groups, *args, extra_vars=extra, env=ENV, **kwargs)
 
     def main_pid(self, host):
-        return node_exec(host, 'systemctl', 'show', '-p', 'MainPID', '--value', 'containerd').stdout.strip()
+        return containerd_pid(host)
 
     def docker_answers(self, host):
         return node_exec(host, 'docker', 'version', '--format', '{{.Server.Version}}').returncode == 0

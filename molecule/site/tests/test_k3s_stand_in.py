@@ -32,9 +32,10 @@ import time
 import pytest
 import yaml
 
-from picocloud_test import (K3S_EXTRA_IMAGE as EXTRA_IMAGE, K3S_STAND_IN as STAND_IN, K3S_STAND_IN_VERSION as VERSION,
-                            NATIVE, SITE, VERIFY, Site, containerd_config, k3s_stand_in_artifacts as build_artifacts,
-                            node_exec, restore_containerd, site_registry_address, wait_for)
+from picocloud_test import (K3S_CONTAINERD_DUMP, K3S_EXTRA_IMAGE as EXTRA_IMAGE, K3S_STAND_IN as STAND_IN,
+                            K3S_STAND_IN_VERSION as VERSION, NATIVE, SITE, VERIFY, Site, containerd_config,
+                            k3s_stand_in_artifacts as build_artifacts, node_exec, restore_containerd,
+                            site_registry_address, wait_for)
 
 # Outside `make test`'s verifier (CI's time), in `make test-all` and `make k3s-tests` (docs/testing.md, "What CI runs").
 pytestmark = pytest.mark.k3s_stand_in
@@ -295,8 +296,7 @@ def test_stand_in_external_containerd_restarts_each_node_once_servers_in_turn_an
             assert config['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock', host
             dump = node_exec(host, 'containerd', 'config', 'dump')
             assert dump.returncode == 0, dump.stderr
-            for line in ('SystemdCgroup = true', 'bin_dir = "/var/lib/rancher/k3s/data/cni"',
-                         'conf_dir = "/var/lib/rancher/k3s/agent/etc/cni/net.d"'):
+            for line in K3S_CONTAINERD_DUMP:
                 assert line in dump.stdout, (host, line)
             assert node_exec(host, 'docker', 'version').returncode == 0, '%s: dockerd lost its containerd' % host
         assert dict((host, cluster.starts(host)) for host in cluster.hosts) == dict(

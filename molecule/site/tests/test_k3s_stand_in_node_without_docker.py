@@ -26,7 +26,9 @@ import os
 import pytest
 import yaml
 
-from picocloud_test import K3S_STAND_IN, K3S_STAND_IN_VERSION, SITE, Lab, Site, k3s_stand_in_artifacts, node_exec
+from picocloud_test import (CONTAINERD_NAMESPACE as NAMESPACE, CONTAINERD_SNAPSHOTTER as SNAPSHOTTER, K3S_CONTAINERD_DUMP,
+                            K3S_STAND_IN, K3S_STAND_IN_VERSION, SITE, STATIC_IMAGE, Lab, Site, containerd_pid,
+                            k3s_stand_in_artifacts, node_exec)
 
 pytestmark = pytest.mark.k3s_stand_in
 
@@ -36,10 +38,6 @@ ENV = {'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.json'}
 # Its own name and subnet, so it never meets the site lab or another test's.
 LAB_NAME = 'nodocker'
 LAB_SUBNET = '172.30.60.0/24'
-STATIC_IMAGE = 'picocloud/static:1.0'
-# A lab node keeps /var/lib/containerd on the container's overlay root, where overlayfs cannot be mounted again.
-SNAPSHOTTER = 'native'
-NAMESPACE = 'picocloud-test'
 
 
 class Node(object):
@@ -105,12 +103,11 @@ def test_stand_in_node_without_docker_gets_debians_containerd_and_k3s_runs_on_it
     assert node_exec(node.host, 'dpkg-query', '-W', '-f', '${Status}', 'docker.io').stdout != 'install ok installed'
     assert node.sh('command -v dockerd docker').stdout == ''
     assert node_exec(node.host, 'dpkg-query', '-W', '-f', '${Status}', 'containerd').stdout == 'install ok installed'
-    pid = node.sh('systemctl show -p MainPID --value containerd').stdout.strip()
+    pid = containerd_pid(node.host)
     assert node.sh('readlink /proc/%s/exe' % int(pid)).stdout.strip() == '/usr/bin/containerd'
     dump = node_exec(node.host, 'containerd', 'config', 'dump')
     assert dump.returncode == 0, dump.stderr
-    for line in ('SystemdCgroup = true', 'config_path = "/etc/containerd/certs.d"',
-                 'bin_dir = "/var/lib/rancher/k3s/data/cni"', 'conf_dir = "/var/lib/rancher/k3s/agent/etc/cni/net.d"'):
+    for line in K3S_CONTAINERD_DUMP + ('config_path = "/etc/containerd/certs.d"',):
         assert line in dump.stdout, line
     config = yaml.safe_load(node_exec(node.host, 'cat', '/etc/rancher/k3s/config.yaml', check=True).stdout)
     assert config['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock'
