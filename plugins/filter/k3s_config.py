@@ -47,9 +47,10 @@ def k3s_registries(registry):
 
 
 @_filter
-def k3s_unit(role, bin_dir=config.BIN_DIR, systemd_dir=config.SYSTEMD_DIR):
-    """server or agent -> {name, path, env_file, content} of the systemd unit install.sh writes."""
-    content = config.render_unit(role, bin_dir=bin_dir, systemd_dir=systemd_dir)
+def k3s_unit(role, bin_dir=config.BIN_DIR, systemd_dir=config.SYSTEMD_DIR, needs=()):
+    """server or agent -> {name, path, env_file, content} of the systemd unit install.sh writes (``needs``: units
+    k3s wants and starts after, containerd.service for an external containerd)."""
+    content = config.render_unit(role, bin_dir=bin_dir, systemd_dir=systemd_dir, needs=needs)
     name = config.unit_name(role)
     return {'name': name, 'path': '%s/%s' % (systemd_dir.rstrip('/'), name),
             'env_file': '%s/%s.env' % (systemd_dir.rstrip('/'), name), 'content': content}

@@ -294,6 +294,9 @@ def test_stand_in_external_containerd_restarts_each_node_once_servers_in_turn_an
         for host in cluster.hosts:
             config = yaml.safe_load(cluster.read(host, '/etc/rancher/k3s/config.yaml'))
             assert config['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock', host
+            # k3s wants containerd and starts after it (at boot the socket must exist first); a containerd restart
+            # does not restart k3s (Wants=, not Requires=)
+            assert unit_needs(cluster, host) == ['Wants=containerd.service', 'After=containerd.service'], host
             dump = node_exec(host, 'containerd', 'config', 'dump')
             assert dump.returncode == 0, dump.stderr
             for line in K3S_CONTAINERD_DUMP:
@@ -317,6 +320,15 @@ def test_stand_in_external_containerd_restarts_each_node_once_servers_in_turn_an
     assert wait_for(cluster.ready, timeout=60)
     for host in cluster.hosts:
         assert 'container-runtime-endpoint' not in yaml.safe_load(cluster.read(host, '/etc/rancher/k3s/config.yaml'))
+        assert unit_needs(cluster, host) == [], host
+
+
+def unit_needs(cluster, host):
+    """The dependencies on containerd.service of the node's k3s unit, as systemd loaded it."""
+    unit = 'k3s.service' if host in cluster.servers else 'k3s-agent.service'
+    shown = node_exec(host, 'systemctl', 'show', '-p', 'Wants', '-p', 'After', unit).stdout.splitlines()
+    return sorted('%s=containerd.service' % line.split('=', 1)[0] for line in shown
+                  if 'containerd.service' in line.split('=', 1)[1].split(), reverse=True)
 
 
 def test_stand_in_kubeconfig_is_fetched_0600_and_merged_beside_the_other_contexts(cluster):

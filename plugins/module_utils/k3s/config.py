@@ -79,6 +79,7 @@ _DROPIN_RE = re.compile(r'[0-9]{2}-[a-z0-9][a-z0-9-]*')
 # A Kubernetes label name (the part after the prefix) or value (kubernetes.io, "Labels and Selectors").
 _LABEL_RE = re.compile(r'[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?')
 _RUNTIME_RE = re.compile(r'(?:unix://)?/[A-Za-z0-9._/-]+')
+_UNIT_RE = re.compile(r'[A-Za-z0-9:_.@-]{1,250}\.(?:service|socket|target|mount|device)')
 
 
 def _text(value, field):
@@ -382,17 +383,31 @@ def unit_name(role):
     return 'k3s.service' if role == 'server' else 'k3s-agent.service'
 
 
-def render_unit(role, bin_dir=BIN_DIR, systemd_dir=SYSTEMD_DIR):
-    """The systemd unit text that k3s's install.sh writes for ``role``, with no arguments after the role."""
+def render_unit(role, bin_dir=BIN_DIR, systemd_dir=SYSTEMD_DIR, needs=()):
+    """The systemd unit text that k3s's install.sh writes for ``role``, with no arguments after the role.
+
+    ``needs`` lists units that k3s wants and starts after, as docker.service does with containerd.service: an
+    external containerd (k3s_container_runtime: external) is ``['containerd.service']``, so that k3s does not start
+    before its runtime's socket exists at boot. Wants=, not Requires=: a restart of containerd does not restart k3s.
+    """
     name = unit_name(role)
     bin_dir = _path(bin_dir, 'bin_dir').rstrip('/')
     systemd_dir = _path(systemd_dir, 'systemd_dir').rstrip('/')
+    if isinstance(needs, (str, bytes)) or not isinstance(needs, (list, tuple)):
+        raise K3sError('needs: %r must be a list of systemd unit names' % (needs,))
+    for unit in needs:
+        if not isinstance(unit, str) or not _UNIT_RE.fullmatch(unit):
+            raise K3sError('needs: %r is not a systemd unit name (such as containerd.service)' % (unit,))
+    ordering = []
+    for unit in needs:
+        ordering += ['Wants=%s' % unit, 'After=%s' % unit]
     return '\n'.join([
         '[Unit]',
         'Description=Lightweight Kubernetes',
         'Documentation=https://k3s.io',
         'Wants=network-online.target',
         'After=network-online.target',
+    ] + ordering + [
         '',
         '[Install]',
         'WantedBy=multi-user.target',

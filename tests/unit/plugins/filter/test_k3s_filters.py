@@ -49,6 +49,7 @@ def test_containerd_version_reports_the_config_schema():
     (lambda: containerd_filters.containerd_hosts({'url': 'ftp://x'}), '^containerd_hosts: url'),
     (lambda: k3s_filters.k3s_config({'role': 'agent'}), '^k3s_config: server_url'),
     (lambda: k3s_filters.k3s_unit('master'), "^k3s_unit: role: 'master'"),
+    (lambda: k3s_filters.k3s_unit('agent', needs=['containerd']), "^k3s_unit: needs: 'containerd' is not a systemd"),
     (lambda: k3s_filters.k3s_airgap_assets('armv6l'), '^k3s_airgap_assets: arch: k3s publishes no ARMv6 build'),
     (lambda: k3s_filters.k3s_checksum('', 'k3s'), '^k3s_checksum: sha256sum file has no line for k3s'),
     (lambda: k3s_filters.k3s_token(CACERTS, 'short'), '^k3s_token: token secret'),
@@ -73,6 +74,9 @@ def test_k3s_unit_returns_name_paths_and_content():
     assert unit['path'] == '/etc/systemd/system/k3s-agent.service'
     assert unit['env_file'] == '/etc/systemd/system/k3s-agent.service.env'
     assert 'ExecStart=/usr/local/bin/k3s \\\n    agent \\\n' in unit['content']
+    assert 'containerd.service' not in unit['content']
+    external = k3s_filters.k3s_unit('agent', needs=['containerd.service'])
+    assert 'After=network-online.target\nWants=containerd.service\nAfter=containerd.service\n' in external['content']
 
 
 def test_k3s_checksum_returns_the_listed_sum_and_refuses_a_mismatch():

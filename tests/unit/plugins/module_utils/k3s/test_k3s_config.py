@@ -234,13 +234,32 @@ def test_unit_bin_dir_follows_install_sh_bin_dir():
     assert 'ExecStart=/opt/bin/k3s \\\n    server \\\n' in config.render_unit('server', bin_dir='/opt/bin/')
 
 
-@pytest.mark.parametrize('role, bin_dir, message', [
-    ('master', '/usr/local/bin', "role: 'master' must be server or agent"),
-    ('server', 'usr/local/bin', "bin_dir: 'usr/local/bin' must be an absolute path"),
+def test_unit_for_an_external_containerd_wants_and_orders_after_it_and_is_otherwise_install_sh_s():
+    unit = config.render_unit('agent', needs=['containerd.service'])
+    lines = unit.splitlines()
+    assert lines[3:7] == ['Wants=network-online.target', 'After=network-online.target',
+                          'Wants=containerd.service', 'After=containerd.service']
+    # a restart of containerd must not restart k3s: no Requires=, BindsTo= or PartOf=
+    assert not [line for line in lines if line.split('=')[0] in ('Requires', 'BindsTo', 'PartOf')]
+    assert unit.replace('Wants=containerd.service\nAfter=containerd.service\n', '') == config.render_unit('agent')
+
+
+NOT_A_UNIT = "needs: %s is not a systemd unit name (such as containerd.service)"
+
+
+@pytest.mark.parametrize('role, bin_dir, needs, message', [
+    ('master', '/usr/local/bin', (), "role: 'master' must be server or agent"),
+    ('server', 'usr/local/bin', (), "bin_dir: 'usr/local/bin' must be an absolute path"),
+    ('server', '/usr/local/bin', 'containerd.service', "needs: 'containerd.service' must be a list of systemd unit names"),
+    ('server', '/usr/local/bin', ['containerd'], NOT_A_UNIT % "'containerd'"),
+    ('server', '/usr/local/bin', ['containerd.service\nExecStartPre=/bin/sh'],
+     NOT_A_UNIT % "'containerd.service\\nExecStartPre=/bin/sh'"),
+    ('server', '/usr/local/bin', [None], NOT_A_UNIT % 'None'),
 ])
-def test_bad_unit_settings_are_refused(role, bin_dir, message):
-    with pytest.raises(K3sError, match=message):
-        config.render_unit(role, bin_dir=bin_dir)
+def test_bad_unit_settings_are_refused(role, bin_dir, needs, message):
+    with pytest.raises(K3sError) as error:
+        config.render_unit(role, bin_dir=bin_dir, needs=needs)
+    assert str(error.value) == message
 
 
 @pytest.mark.parametrize('address, port, url', [
