@@ -327,8 +327,8 @@ def unit_needs(cluster, host):
     """The dependencies on containerd.service of the node's k3s unit, as systemd loaded it."""
     unit = 'k3s.service' if host in cluster.servers else 'k3s-agent.service'
     shown = node_exec(host, 'systemctl', 'show', '-p', 'Wants', '-p', 'After', unit).stdout.splitlines()
-    return sorted('%s=containerd.service' % line.split('=', 1)[0] for line in shown
-                  if 'containerd.service' in line.split('=', 1)[1].split(), reverse=True)
+    return sorted(['%s=containerd.service' % line.split('=', 1)[0] for line in shown
+                   if 'containerd.service' in line.split('=', 1)[1].split()], reverse=True)
 
 
 def test_stand_in_kubeconfig_is_fetched_0600_and_merged_beside_the_other_contexts(cluster):
