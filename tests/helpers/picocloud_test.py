@@ -242,6 +242,14 @@ def containerd_pid(node):
     return node_exec(node, 'systemctl', 'show', '-p', 'MainPID', '--value', 'containerd').stdout.strip()
 
 
+def k3s_unit_needs_containerd(node, unit):
+    """The dependencies of the node's k3s unit on containerd.service, as systemd loaded it: ['Wants=containerd.service',
+    'After=containerd.service'] for an external containerd, [] for the embedded one."""
+    shown = node_exec(node, 'systemctl', 'show', '-p', 'Wants', '-p', 'After', unit, check=True).stdout.splitlines()
+    return sorted(['%s=containerd.service' % line.split('=', 1)[0] for line in shown
+                   if 'containerd.service' in line.split('=', 1)[1].split()], reverse=True)
+
+
 def containerd_config(node):
     """The text of the node's containerd config.toml (on a swarm node Debian's, which docker.io runs on)."""
     return node_exec(node, 'cat', CONTAINERD_CONFIG, check=True).stdout

@@ -34,8 +34,8 @@ import yaml
 
 from picocloud_test import (K3S_CONTAINERD_DUMP, K3S_EXTRA_IMAGE as EXTRA_IMAGE, K3S_STAND_IN as STAND_IN,
                             K3S_STAND_IN_VERSION as VERSION, NATIVE, SITE, VERIFY, Site, containerd_config,
-                            k3s_stand_in_artifacts as build_artifacts, node_exec, restore_containerd,
-                            site_registry_address, wait_for)
+                            k3s_stand_in_artifacts as build_artifacts, k3s_unit_needs_containerd, node_exec,
+                            restore_containerd, site_registry_address, wait_for)
 
 # Outside `make test`'s verifier (CI's time), in `make test-all` and `make k3s-tests` (docs/testing.md, "What CI runs").
 pytestmark = pytest.mark.k3s_stand_in
@@ -158,6 +158,9 @@ class Cluster(object):
         result = node_exec(host, 'cat', path)
         assert result.returncode == 0, '%s: %s' % (host, result.stderr)
         return result.stdout
+
+    def unit(self, host):
+        return 'k3s.service' if host in self.servers else 'k3s-agent.service'
 
     def mode(self, host, path):
         return node_exec(host, 'stat', '-c', '%a', path).stdout.strip()
@@ -296,7 +299,8 @@ def test_stand_in_external_containerd_restarts_each_node_once_servers_in_turn_an
             assert config['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock', host
             # k3s wants containerd and starts after it (at boot the socket must exist first); a containerd restart
             # does not restart k3s (Wants=, not Requires=)
-            assert unit_needs(cluster, host) == ['Wants=containerd.service', 'After=containerd.service'], host
+            assert k3s_unit_needs_containerd(host, cluster.unit(host)) == [
+                'Wants=containerd.service', 'After=containerd.service'], host
             dump = node_exec(host, 'containerd', 'config', 'dump')
             assert dump.returncode == 0, dump.stderr
             for line in K3S_CONTAINERD_DUMP:
@@ -320,15 +324,8 @@ def test_stand_in_external_containerd_restarts_each_node_once_servers_in_turn_an
     assert wait_for(cluster.ready, timeout=60)
     for host in cluster.hosts:
         assert 'container-runtime-endpoint' not in yaml.safe_load(cluster.read(host, '/etc/rancher/k3s/config.yaml'))
-        assert unit_needs(cluster, host) == [], host
+        assert k3s_unit_needs_containerd(host, cluster.unit(host)) == [], host
 
-
-def unit_needs(cluster, host):
-    """The dependencies on containerd.service of the node's k3s unit, as systemd loaded it."""
-    unit = 'k3s.service' if host in cluster.servers else 'k3s-agent.service'
-    shown = node_exec(host, 'systemctl', 'show', '-p', 'Wants', '-p', 'After', unit).stdout.splitlines()
-    return sorted(['%s=containerd.service' % line.split('=', 1)[0] for line in shown
-                   if 'containerd.service' in line.split('=', 1)[1].split()], reverse=True)
 
 
 def test_stand_in_kubeconfig_is_fetched_0600_and_merged_beside_the_other_contexts(cluster):

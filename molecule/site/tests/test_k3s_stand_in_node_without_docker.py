@@ -28,7 +28,7 @@ import yaml
 
 from picocloud_test import (CONTAINERD_NAMESPACE as NAMESPACE, CONTAINERD_SNAPSHOTTER as SNAPSHOTTER, K3S_CONTAINERD_DUMP,
                             K3S_STAND_IN, K3S_STAND_IN_VERSION, SITE, STATIC_IMAGE, Lab, Site, containerd_pid,
-                            k3s_stand_in_artifacts, node_exec)
+                            k3s_stand_in_artifacts, k3s_unit_needs_containerd, node_exec)
 
 pytestmark = pytest.mark.k3s_stand_in
 
@@ -99,7 +99,8 @@ def node(tmp_path_factory):
 
 def test_stand_in_node_without_docker_gets_debians_containerd_and_k3s_runs_on_its_socket(node):
     """A stand-in ran, not k3s: no Docker on the node; the containerd role installed Debian's containerd and its
-    config passes `containerd config dump`; k3s's config.yaml names its socket, and the stand-in is Ready on it."""
+    config passes `containerd config dump`; k3s's config.yaml names its socket, its unit wants containerd and starts
+    after it, and the stand-in is Ready on it."""
     assert node_exec(node.host, 'dpkg-query', '-W', '-f', '${Status}', 'docker.io').stdout != 'install ok installed'
     assert node.sh('command -v dockerd docker').stdout == ''
     assert node_exec(node.host, 'dpkg-query', '-W', '-f', '${Status}', 'containerd').stdout == 'install ok installed'
@@ -111,6 +112,8 @@ def test_stand_in_node_without_docker_gets_debians_containerd_and_k3s_runs_on_it
         assert line in dump.stdout, line
     config = yaml.safe_load(node_exec(node.host, 'cat', '/etc/rancher/k3s/config.yaml', check=True).stdout)
     assert config['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock'
+    # at boot k3s starts after the containerd it needs (Wants= and After=, no Requires=)
+    assert k3s_unit_needs_containerd(node.host, 'k3s.service') == ['Wants=containerd.service', 'After=containerd.service']
     nodes = json.loads(node_exec(node.host, '/usr/local/bin/k3s', 'kubectl', 'get', 'nodes', '-o', 'json',
                                  check=True).stdout)['items']
     assert [item['metadata']['name'] for item in nodes] == [node.host]
