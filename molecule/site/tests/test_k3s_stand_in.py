@@ -327,7 +327,6 @@ def test_stand_in_external_containerd_restarts_each_node_once_servers_in_turn_an
         assert k3s_unit_needs_containerd(host, cluster.unit(host)) == [], host
 
 
-
 def test_stand_in_kubeconfig_is_fetched_0600_and_merged_beside_the_other_contexts(cluster):
     """A stand-in ran, not k3s: the fetched and merged kubeconfigs, and the verify node table through them."""
     assert stat.S_IMODE(os.stat(cluster.kubeconfig).st_mode) == 0o600
