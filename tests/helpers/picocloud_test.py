@@ -197,31 +197,30 @@ def site_registry_address(node):
     return listing[0]
 
 
-def _write_stand_in(path, version):
+def _stand_in_text(version):
     with open(K3S_STAND_IN) as stream:
         text = stream.read()
     assert _K3S_VERSION_LINE % K3S_STAND_IN_VERSION in text, 'the stand-in no longer says %s' % K3S_STAND_IN_VERSION
-    with open(path, 'w') as stream:
-        stream.write(text.replace(_K3S_VERSION_LINE % K3S_STAND_IN_VERSION, _K3S_VERSION_LINE % version))
-    os.chmod(path, 0o755)
+    return text.replace(_K3S_VERSION_LINE % K3S_STAND_IN_VERSION, _K3S_VERSION_LINE % version).encode('utf-8')
 
 
 def k3s_stand_in_artifacts(directory, version=K3S_STAND_IN_VERSION):
     """An artifacts dir in k3s's release layout (k3s_artifacts_dir), with the stand-in (reporting ``version``) as the
     binaries, placeholder image tarballs (the stand-in imports nothing) and sha256sum-<arch>.txt for them."""
     os.makedirs(directory)
-    for binary in K3S_BINARIES.values():
-        _write_stand_in(os.path.join(directory, binary), version)
+    stand_in = _stand_in_text(version)
+    files = dict((binary, stand_in) for binary in K3S_BINARIES.values())
     for name in ['k3s-airgap-images-%s.tar.zst' % arch for arch in K3S_BINARIES] + [K3S_EXTRA_IMAGE]:
+        files[name] = hashlib.sha512(name.encode()).digest() * 64
+    for name, content in files.items():
         with open(os.path.join(directory, name), 'wb') as stream:
-            stream.write(hashlib.sha512(name.encode()).digest() * 64)
+            stream.write(content)
+    for binary in K3S_BINARIES.values():
+        os.chmod(os.path.join(directory, binary), 0o755)
     for arch, binary in K3S_BINARIES.items():
-        lines = []
-        for name in (binary, 'k3s-airgap-images-%s.tar.zst' % arch, K3S_EXTRA_IMAGE):
-            with open(os.path.join(directory, name), 'rb') as stream:
-                lines.append('%s  %s\n' % (hashlib.sha256(stream.read()).hexdigest(), name))
         with open(os.path.join(directory, 'sha256sum-%s.txt' % arch), 'w') as stream:
-            stream.writelines(lines)
+            stream.writelines('%s  %s\n' % (hashlib.sha256(files[name]).hexdigest(), name)
+                              for name in (binary, 'k3s-airgap-images-%s.tar.zst' % arch, K3S_EXTRA_IMAGE))
     return directory
 
 
@@ -451,7 +450,6 @@ def static_inventory(site):
     ansible-core 2.19 on, `ansible-inventory --list` writes every string an inventory plugin made as
     {'__ansible_unsafe': text}, which testinfra's ansible backend cannot read. The file is written next to nothing
     Ansible reads (the system temp dir), named by the inventory's path, and rewritten on each call."""
-    import hashlib
     import tempfile
     data = site.inventory_data()
     groups = dict((name, {'hosts': dict((host, None) for host in body.get('hosts', []))})

@@ -395,11 +395,10 @@ def render_unit(role, bin_dir=BIN_DIR, systemd_dir=SYSTEMD_DIR, needs=()):
     systemd_dir = _path(systemd_dir, 'systemd_dir').rstrip('/')
     if isinstance(needs, (str, bytes)) or not isinstance(needs, (list, tuple)):
         raise K3sError('needs: %r must be a list of systemd unit names' % (needs,))
+    ordering = []
     for unit in needs:
         if not isinstance(unit, str) or not _UNIT_RE.fullmatch(unit):
             raise K3sError('needs: %r is not a systemd unit name (such as containerd.service)' % (unit,))
-    ordering = []
-    for unit in needs:
         ordering += ['Wants=%s' % unit, 'After=%s' % unit]
     return '\n'.join([
         '[Unit]',
