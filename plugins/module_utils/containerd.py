@@ -25,6 +25,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+import posixpath
 import re
 
 # The first containerd release with the certs.d hosts configuration (config_path).
@@ -39,11 +41,22 @@ CNI_BIN_DIRS_VERSION = (2, 1, 0)
 
 _VERSION_RE = re.compile(r'v?(\d+)\.(\d+)\.(\d+)(?:[-~+.][0-9A-Za-z.~+-]*)?')
 _CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
-# A registry host namespace: a host name or IPv4 address with an optional port, or _default.
-_NAMESPACE_RE = re.compile(r'(?:_default|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)'
-                           r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?)')
-_URL_RE = re.compile(r'https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?')
+# A registry host namespace: a lower-case host name or IPv4 address with an optional port, or _default. Image
+# names spell registry hosts in lower case, and containerd looks the directory up by the name as the image spells it.
+_HOST = r'[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+_NAMESPACE_RE = re.compile(r'(?:_default|(%s)(?::([0-9]{1,5}))?)' % _HOST)
+_URL_RE = re.compile(r'https?://(%s)(?::([0-9]{1,5}))?(?:/[A-Za-z0-9._~/-]*)?' % _HOST)
 _BARE_KEY_RE = re.compile(r'[A-Za-z0-9_-]+')
+# TOML basic-string escapes (toml.io v1.0.0, "String"); other control characters are written as \uXXXX.
+_TOML_ESCAPES = {'\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r', '"': '\\"', '\\': '\\\\'}
+_TOML_ESCAPE_RE = re.compile(r'[\x00-\x1f\x7f"\\]')
+# The role variable each setting comes from: error messages name it.
+FIELDS = {'cgroup_driver': 'containerd_cgroup_driver', 'certs_dir': 'containerd_certs_dir',
+          'cni_bin_dir': 'containerd_cni_bin_dir', 'cni_conf_dir': 'containerd_cni_conf_dir',
+          'sandbox_image': 'containerd_sandbox_image', 'extra': 'containerd_config_extra',
+          'url': 'containerd_registry_host', 'namespaces': 'containerd_registry_namespaces',
+          'ca_file': 'containerd_registry_ca_file', 'cert_file': 'containerd_registry_cert_file',
+          'key_file': 'containerd_registry_key_file'}
 
 
 class ContainerdError(ValueError):
@@ -83,25 +96,43 @@ def config_schema(version):
                           '2.x -> version 3)' % ('.'.join(str(part) for part in version), version[0]))
 
 
+def _field(key):
+    return FIELDS.get(key, key)
+
+
 def _text(value, field):
     if not isinstance(value, str) or not value or _CONTROL_RE.search(value):
-        raise ContainerdError('%s: %r must be a non-empty string without control characters' % (field, value))
+        raise ContainerdError('%s: %r must be a non-empty string without control characters' % (_field(field), value))
     return value
 
 
 def _path(value, field):
     value = _text(value, field)
     if not value.startswith('/'):
-        raise ContainerdError('%s: %r must be an absolute path' % (field, value))
-    return value
+        raise ContainerdError('%s: %r must be an absolute path' % (_field(field), value))
+    # /etc/containerd/certs.d/ and /etc/containerd/certs.d name one directory: one spelling, so paths compare equal
+    return posixpath.normpath(value)
+
+
+def _toml_escape(match):
+    char = match.group(0)
+    return _TOML_ESCAPES.get(char, '\\u%04X' % ord(char))
 
 
 def _toml_string(value):
-    return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
+    return '"%s"' % _TOML_ESCAPE_RE.sub(_toml_escape, value)
 
 
 def _toml_key(key):
     return key if _BARE_KEY_RE.fullmatch(key) else _toml_string(key)
+
+
+def _toml_float(value):
+    if math.isnan(value):
+        return 'nan'
+    if math.isinf(value):
+        return 'inf' if value > 0 else '-inf'
+    return repr(value)
 
 
 def _toml_value(value):
@@ -109,11 +140,32 @@ def _toml_value(value):
         return 'true' if value else 'false'
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return _toml_float(value)
     if isinstance(value, str):
         return _toml_string(value)
     if isinstance(value, (list, tuple)):
         return '[%s]' % ', '.join(_toml_value(item) for item in value)
     raise ContainerdError('toml: cannot write %r (%s)' % (value, type(value).__name__))
+
+
+def _check_data(value, path):
+    """Refuse what TOML cannot hold (None, keys that are not strings, other types), naming the dotted path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key or _CONTROL_RE.search(key):
+                raise ContainerdError('%s: the key %r must be a non-empty string without control characters'
+                                      % (path, key))
+            _check_data(item, '%s.%s' % (path, _toml_key(key)))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                raise ContainerdError('%s[%d]: a table in an array is not supported here; use a table' % (path, index))
+            _check_data(item, '%s[%d]' % (path, index))
+    elif value is None:
+        raise ContainerdError('%s: has no value (None); TOML has no null: give it a value or leave the key out' % path)
+    elif not isinstance(value, (bool, int, float, str)):
+        raise ContainerdError('%s: %r (%s) cannot be written in TOML' % (path, value, type(value).__name__))
 
 
 def to_toml(data, comment=None):
@@ -159,7 +211,7 @@ def config_dict(settings, version):
     settings = dict(settings or {})
     driver = settings.get('cgroup_driver', 'systemd')
     if driver not in CGROUP_DRIVERS:
-        raise ContainerdError('cgroup_driver: %r must be one of %s' % (driver, ', '.join(CGROUP_DRIVERS)))
+        raise ContainerdError('%s: %r must be one of %s' % (_field('cgroup_driver'), driver, ', '.join(CGROUP_DRIVERS)))
     certs_dir = _path(settings.get('certs_dir') or DEFAULT_CERTS_DIR, 'certs_dir')
     runc = {'runtime_type': 'io.containerd.runc.v2', 'options': {'SystemdCgroup': driver == 'systemd'}}
     cni = {}
@@ -194,8 +246,47 @@ def config_dict(settings, version):
     config = {'version': schema, 'plugins': plugins}
     extra = settings.get('extra') or {}
     if not isinstance(extra, dict):
-        raise ContainerdError('extra: %r must be a dict in the config.toml schema' % (extra,))
+        raise ContainerdError('%s: %r must be a dict in the config.toml schema' % (_field('extra'), extra))
+    _check_data(extra, _field('extra'))
+    _refuse_managed(extra, _managed(plugins, schema))
     return _merge(config, extra)
+
+
+def _managed(plugins, schema):
+    """The config.toml keys the role sets (or relies on), each as (path, the role variable that sets it, or None)."""
+    cri = ['plugins', 'io.containerd.grpc.v1.cri'] if schema == 2 else ['plugins', 'io.containerd.cri.v1.runtime']
+    images = ['plugins', 'io.containerd.grpc.v1.cri'] if schema == 2 else ['plugins', 'io.containerd.cri.v1.images']
+    found = [(['version'], None),  # the schema of the installed containerd
+             (['grpc', 'address'], None),  # the role and k3s use containerd's default socket
+             (cri + ['containerd', 'runtimes', 'runc', 'options', 'SystemdCgroup'], _field('cgroup_driver')),
+             (images + ['registry', 'config_path'], _field('certs_dir'))]
+    table = plugins[cri[1]]
+    for key in ('bin_dir', 'bin_dirs', 'conf_dir'):
+        if key in table.get('cni', {}):
+            found.append((cri + ['cni', key], _field('cni_conf_dir' if key == 'conf_dir' else 'cni_bin_dir')))
+    if schema == 2 and 'sandbox_image' in table:
+        found.append((cri + ['sandbox_image'], _field('sandbox_image')))
+    if schema == 3 and 'pinned_images' in plugins[images[1]]:
+        found.append((images + ['pinned_images', 'sandbox'], _field('sandbox_image')))
+    return found
+
+
+def _dotted(path):
+    return '.'.join(_toml_key(key) for key in path)
+
+
+def _refuse_managed(extra, managed):
+    """Refuse an extra that sets a key the role manages, or replaces a table that holds one with a plain value."""
+    for path, variable in managed:
+        table = extra
+        for depth, key in enumerate(path):
+            if not isinstance(table, dict) or key not in table:
+                break
+            if depth == len(path) - 1 or not isinstance(table[key], dict):
+                how = ('set %s instead' % variable) if variable else 'it cannot be changed here'
+                raise ContainerdError('%s: %s is set by the role (%s): %s'
+                                      % (_field('extra'), _dotted(path[:depth + 1]), _dotted(path), how))
+            table = table[key]
 
 
 def render_config(settings, version):
@@ -204,19 +295,28 @@ def render_config(settings, version):
                    comment='Managed by picocloud.edge (containerd role); local changes are overwritten.')
 
 
+def _port(text, field, value):
+    if text is not None and not 0 < int(text) < 65536:
+        raise ContainerdError('%s: %r has port %s, which is not a TCP port (1-65535)' % (_field(field), value, text))
+
+
 def _namespace(value, field):
     value = _text(value, field)
-    if not _NAMESPACE_RE.fullmatch(value):
-        raise ContainerdError('%s: %r is not a registry host namespace (host or host:port, or _default)'
-                              % (field, value))
+    match = _NAMESPACE_RE.fullmatch(value)
+    if not match:
+        raise ContainerdError('%s: %r is not a registry host namespace (a lower-case host or host:port, as image names '
+                              'spell it, or _default)' % (_field(field), value))
+    _port(match.group(2), field, value)
     return value
 
 
 def _url(value, field):
     value = _text(value, field).rstrip('/')
-    if not _URL_RE.fullmatch(value):
-        raise ContainerdError('%s: %r must be an http(s) URL of a registry, e.g. https://registry.site:5000'
-                              % (field, value))
+    match = _URL_RE.fullmatch(value)
+    if not match:
+        raise ContainerdError('%s: %r must be an http(s) URL of a registry with a lower-case host, e.g. '
+                              'https://registry.site:5000' % (_field(field), value))
+    _port(match.group(2), field, value)
     return value
 
 
@@ -247,8 +347,8 @@ def hosts_dict(namespace, mirror, tls=None, fallback=False, capabilities=('pull'
     if tls.get('ca_file'):
         tls_keys['ca'] = _path(tls['ca_file'], 'ca_file')
     if bool(tls.get('cert_file')) != bool(tls.get('key_file')):
-        raise ContainerdError('cert_file and key_file: a client certificate needs both (got cert_file=%r, key_file=%r)'
-                              % (tls.get('cert_file'), tls.get('key_file')))
+        raise ContainerdError('%s and %s: a client certificate needs both (got %r and %r)'
+                              % (_field('cert_file'), _field('key_file'), tls.get('cert_file'), tls.get('key_file')))
     if tls.get('cert_file'):
         tls_keys['client'] = [[_path(tls['cert_file'], 'cert_file'), _path(tls['key_file'], 'key_file')]]
     mirror_namespace = mirror.split('://', 1)[1].split('/', 1)[0]
@@ -257,6 +357,9 @@ def hosts_dict(namespace, mirror, tls=None, fallback=False, capabilities=('pull'
     if namespace == mirror_namespace or not fallback:
         content = {'server': mirror}
         content.update(tls_keys)
+    elif namespace == '_default':
+        # no server: each image's own registry host is the upstream (docs/hosts.md, "_default")
+        content = {}
     else:
         content = {'server': registry_url(namespace)}
     content['host'] = {mirror: host}
@@ -275,9 +378,11 @@ def hosts_files(registry):
     ``registry``: ``url`` (the site registry, e.g. https://registry.site:5000), ``namespaces`` (the host
     namespaces it serves, e.g. docker.io and the site's own names; the registry's own host:port is
     always included), ``tls`` (``ca_file``, ``cert_file``, ``key_file``), ``fallback`` (bool) and
-    ``certs_dir``. ``path`` is relative to ``certs_dir``: ``<namespace>/hosts.toml``.
+    ``certs_dir``. ``path`` is relative to ``certs_dir``: ``<namespace>/hosts.toml``; ``dest`` is the whole path,
+    spelled as ``find`` reports it (no ``//``, no trailing ``/``), so a stale file is told apart from a current one.
     """
     registry = dict(registry or {})
+    certs_dir = _path(registry.get('certs_dir') or DEFAULT_CERTS_DIR, 'certs_dir')
     mirror = _url(registry.get('url'), 'url')
     own = mirror.split('://', 1)[1].split('/', 1)[0]
     namespaces = [own]
@@ -286,6 +391,7 @@ def hosts_files(registry):
         if namespace not in namespaces:
             namespaces.append(namespace)
     return [{'namespace': namespace, 'path': '%s/hosts.toml' % namespace,
+             'dest': '%s/%s/hosts.toml' % (certs_dir.rstrip('/'), namespace),
              'content': render_hosts(namespace, mirror, tls=registry.get('tls'),
                                      fallback=bool(registry.get('fallback')))}
             for namespace in namespaces]

@@ -132,6 +132,33 @@ def test_containerd_registry_hosts_send_each_name_to_the_site_registry_with_its_
             assert node_exec(host, 'stat', '-c', '%a', path).stdout.strip() == '644'
 
 
+def test_containerd_certs_dir_spelled_with_a_trailing_slash_keeps_the_hosts_files_and_changes_nothing(runtime):
+    """`containerd_certs_dir: /etc/containerd/certs.d/` names the converged directory: the run changes nothing, and
+    the clean-up of stale hosts.toml files (found by `find`, which spells paths without the slash) keeps them all."""
+    run = runtime.run(extra_vars={'containerd_certs_dir': '/etc/containerd/certs.d/'}).ok()
+    assert run.changed == 0, run.changed_tasks()
+    for host in runtime.hosts:
+        files = node_exec(host, 'find', '/etc/containerd/certs.d', '-name', 'hosts.toml').stdout.split()
+        assert len(files) == 3, (host, files)
+
+
+def test_containerd_extra_that_overrides_a_key_the_role_sets_is_refused_before_any_change(runtime):
+    """`containerd_config_extra` setting SystemdCgroup (which containerd_cgroup_driver sets) stops the run in the
+    role's validation, before the install and the config: the message names the key and the variable to set, and
+    the node's containerd files and process are as they were."""
+    host = runtime.hosts[-1]
+    before = runtime.state(host)
+    extra = {'plugins': {'io.containerd.grpc.v1.cri': {'containerd': {'runtimes': {'runc': {'options': {
+        'SystemdCgroup': False}}}}}}}
+    run = runtime.run('--limit', host, extra_vars={'containerd_config_extra': extra})
+    assert run.rc != 0
+    cri = 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options.SystemdCgroup'
+    assert ('containerd_config_extra: %s is set by the role (%s): set containerd_cgroup_driver instead' % (cri, cri)
+            in run.failure_text()), run.failure_text()
+    assert run.changed == 0, run.changed_tasks()
+    assert runtime.state(host) == before
+
+
 def test_containerd_pulls_from_the_site_registry_through_the_roles_hosts_toml_and_runs_the_image(runtime):
     """ctr pulls a catalogue image from the site registry (verified TLS, the node's own client certificate) through
     the role's hosts.toml and runs it; a pull by its docker.io name is served by the site registry too (the mirror,

@@ -100,12 +100,98 @@ def test_from_containerd_2_1_the_cni_plugin_dir_is_the_bin_dirs_list():
 
 def test_extra_is_merged_into_the_nested_tables_without_dropping_rendered_keys():
     config = tomllib.loads(containerd.render_config(
-        {'extra': {'plugins': {'io.containerd.grpc.v1.cri': {'registry': {'config_path': '/srv/certs.d'}}},
+        {'extra': {'plugins': {'io.containerd.grpc.v1.cri': {'max_concurrent_downloads': 2,
+                                                             'containerd': {'snapshotter': 'native'}}},
                    'oom_score': -999}}, '1.6.20'))
     assert config['oom_score'] == -999
     cri = config['plugins']['io.containerd.grpc.v1.cri']
-    assert cri['registry'] == {'config_path': '/srv/certs.d'}
+    assert cri['max_concurrent_downloads'] == 2 and cri['containerd']['snapshotter'] == 'native'
+    assert cri['registry'] == {'config_path': '/etc/containerd/certs.d'}
     assert cri['containerd']['runtimes']['runc']['options'] == {'SystemdCgroup': True}
+
+
+V2_CRI = 'plugins."io.containerd.grpc.v1.cri"'
+V3_RUNTIME = 'plugins."io.containerd.cri.v1.runtime"'
+V3_IMAGES = 'plugins."io.containerd.cri.v1.images"'
+
+
+@pytest.mark.parametrize('settings, version, message', [
+    ({'extra': {'plugins': {'io.containerd.grpc.v1.cri': {'containerd': {'runtimes': {'runc': {'options': {
+        'SystemdCgroup': False}}}}}}}}, '1.6.20',
+     'containerd_config_extra: %s.containerd.runtimes.runc.options.SystemdCgroup is set by the role (%s.containerd.'
+     'runtimes.runc.options.SystemdCgroup): set containerd_cgroup_driver instead' % (V2_CRI, V2_CRI)),
+    ({'extra': {'plugins': {'io.containerd.cri.v1.runtime': {'containerd': {'runtimes': {'runc': {'options': {
+        'SystemdCgroup': False}}}}}}}}, '2.1.4',
+     'containerd_config_extra: %s.containerd.runtimes.runc.options.SystemdCgroup is set by the role (%s.containerd.'
+     'runtimes.runc.options.SystemdCgroup): set containerd_cgroup_driver instead' % (V3_RUNTIME, V3_RUNTIME)),
+    ({'extra': {'plugins': {'io.containerd.grpc.v1.cri': {'registry': {'config_path': '/srv/certs.d'}}}}}, '1.6.20',
+     'containerd_config_extra: %s.registry.config_path is set by the role (%s.registry.config_path): set '
+     'containerd_certs_dir instead' % (V2_CRI, V2_CRI)),
+    ({'extra': {'plugins': {'io.containerd.cri.v1.images': {'registry': 'none'}}}}, '2.0.0',
+     'containerd_config_extra: %s.registry is set by the role (%s.registry.config_path): set containerd_certs_dir '
+     'instead' % (V3_IMAGES, V3_IMAGES)),
+    ({'extra': {'grpc': {'address': '/run/k3s/containerd/containerd.sock'}}}, '1.7.27',
+     'containerd_config_extra: grpc.address is set by the role (grpc.address): it cannot be changed here'),
+    ({'extra': {'version': 3}}, '1.7.27',
+     'containerd_config_extra: version is set by the role (version): it cannot be changed here'),
+    ({'sandbox_image': 'registry.site:5000/pause:3.6',
+      'extra': {'plugins': {'io.containerd.grpc.v1.cri': {'sandbox_image': 'pause:3.9'}}}}, '1.6.20',
+     'containerd_config_extra: %s.sandbox_image is set by the role (%s.sandbox_image): set containerd_sandbox_image '
+     'instead' % (V2_CRI, V2_CRI)),
+    ({'cni_bin_dir': '/usr/lib/cni', 'extra': {'plugins': {'io.containerd.cri.v1.runtime': {'cni': {
+        'bin_dirs': ['/opt/cni/bin']}}}}}, '2.1.4',
+     'containerd_config_extra: %s.cni.bin_dirs is set by the role (%s.cni.bin_dirs): set containerd_cni_bin_dir '
+     'instead' % (V3_RUNTIME, V3_RUNTIME)),
+])
+def test_extra_that_would_override_a_key_the_role_sets_is_refused_naming_the_variable_to_set(settings, version, message):
+    with pytest.raises(containerd.ContainerdError) as caught:
+        containerd.render_config(settings, version)
+    assert str(caught.value) == message
+
+
+def test_extra_may_set_the_sandbox_image_and_cni_dirs_the_role_leaves_unset():
+    extra = {'plugins': {'io.containerd.grpc.v1.cri': {'sandbox_image': 'pause:3.9', 'cni': {'bin_dir': '/opt/cni/bin'}}}}
+    cri = tomllib.loads(containerd.render_config({'extra': extra}, '1.6.20'))['plugins']['io.containerd.grpc.v1.cri']
+    assert cri['sandbox_image'] == 'pause:3.9' and cri['cni'] == {'bin_dir': '/opt/cni/bin'}
+
+
+@pytest.mark.parametrize('extra, message', [
+    ({'oom_score': None},
+     'containerd_config_extra.oom_score: has no value (None); TOML has no null: give it a value or leave the key out'),
+    ({'plugins': {'io.containerd.gc.v1.scheduler': {'pause_threshold': None}}},
+     'containerd_config_extra.plugins."io.containerd.gc.v1.scheduler".pause_threshold: has no value (None); TOML has no '
+     'null: give it a value or leave the key out'),
+    ({1: 2}, "containerd_config_extra: the key 1 must be a non-empty string without control characters"),
+    ({'plugins': {'a\n[evil]': {}}},
+     "containerd_config_extra.plugins: the key 'a\\n[evil]' must be a non-empty string without control characters"),
+    ({'proxy_plugins': [{'type': 'snapshot'}]},
+     'containerd_config_extra.proxy_plugins[0]: a table in an array is not supported here; use a table'),
+    ({'root': {1, 2}}, "containerd_config_extra.root: {1, 2} (set) cannot be written in TOML"),
+])
+def test_extra_that_toml_cannot_hold_is_refused_naming_its_dotted_path(extra, message):
+    with pytest.raises(containerd.ContainerdError) as caught:
+        containerd.render_config({'extra': extra}, '1.7.27')
+    assert str(caught.value) == message
+
+
+def test_extra_strings_with_control_characters_and_floats_round_trip_through_toml():
+    extra = {'note': 'line one\nline two\ttabbed\x7f\x01', 'plugins': {'io.containerd.gc.v1.scheduler': {
+        'pause_threshold': 0.02, 'deletion_threshold': 0, 'startup_delay': 1e30}}, 'big': float('inf')}
+    config = tomllib.loads(containerd.render_config({'extra': extra}, '1.7.27'))
+    assert config['note'] == extra['note']
+    assert config['plugins']['io.containerd.gc.v1.scheduler'] == extra['plugins']['io.containerd.gc.v1.scheduler']
+    assert config['big'] == float('inf')
+
+
+def test_a_certs_dir_with_a_trailing_slash_or_doubled_slashes_is_one_directory():
+    for spelling in ('/etc/containerd/certs.d/', '/etc//containerd/certs.d'):
+        cri = tomllib.loads(containerd.render_config({'certs_dir': spelling}, '1.6.20'))['plugins'][
+            'io.containerd.grpc.v1.cri']
+        assert cri['registry'] == {'config_path': '/etc/containerd/certs.d'}
+        files = containerd.hosts_files(dict(REGISTRY, certs_dir=spelling))
+        assert [item['dest'] for item in files] == [
+            '/etc/containerd/certs.d/registry.site:5000/hosts.toml', '/etc/containerd/certs.d/docker.io/hosts.toml',
+            '/etc/containerd/certs.d/registry.site/hosts.toml']
 
 
 @pytest.mark.parametrize('settings, message', [
@@ -165,7 +251,7 @@ def test_with_fallback_the_mirror_is_a_host_tried_before_the_documented_upstream
 
 
 @pytest.mark.parametrize('registry, message', [
-    (dict(REGISTRY, url='registry.site:5000'), "url: 'registry.site:5000' must be an http\\(s\\) URL"),
+    (dict(REGISTRY, url='registry.site:5000'), "registry_host: 'registry.site:5000' must be an http\\(s\\) URL"),
     (dict(REGISTRY, namespaces=['docker.io/library']), "namespaces: 'docker.io/library' is not a registry host"),
     (dict(REGISTRY, namespaces=['../etc']), "namespaces: '../etc' is not a registry host namespace"),
     (dict(REGISTRY, tls={'cert_file': '/etc/c.pem'}), 'a client certificate needs both'),
@@ -174,6 +260,35 @@ def test_with_fallback_the_mirror_is_a_host_tried_before_the_documented_upstream
 def test_bad_registry_settings_are_refused_naming_the_field(registry, message):
     with pytest.raises(containerd.ContainerdError, match=message):
         containerd.hosts_files(registry)
+
+
+@pytest.mark.parametrize('registry, message', [
+    (dict(REGISTRY, namespaces=['Docker.IO']),
+     "containerd_registry_namespaces: 'Docker.IO' is not a registry host namespace (a lower-case host or host:port, as "
+     "image names spell it, or _default)"),
+    (dict(REGISTRY, namespaces=['registry.site:99999']),
+     "containerd_registry_namespaces: 'registry.site:99999' has port 99999, which is not a TCP port (1-65535)"),
+    (dict(REGISTRY, url='https://registry.site:0'),
+     "containerd_registry_host: 'https://registry.site:0' has port 0, which is not a TCP port (1-65535)"),
+    (dict(REGISTRY, url='https://Registry.Site:5000'),
+     "containerd_registry_host: 'https://Registry.Site:5000' must be an http(s) URL of a registry with a lower-case "
+     "host, e.g. https://registry.site:5000"),
+    (dict(REGISTRY, certs_dir='certs.d'), "containerd_certs_dir: 'certs.d' must be an absolute path"),
+])
+def test_registry_names_that_no_image_spells_and_ports_out_of_range_are_refused_exactly(registry, message):
+    with pytest.raises(containerd.ContainerdError) as caught:
+        containerd.hosts_files(registry)
+    assert str(caught.value) == message
+
+
+def test_the_default_namespace_with_fallback_has_no_server_so_each_image_keeps_its_own_registry():
+    """docs/hosts.md: without `server`, the image's registry host namespace is the upstream; `_default` applies to
+    every registry without a directory of its own, so a server there would send them all to one host."""
+    files = containerd.hosts_files(dict(REGISTRY, namespaces=['_default'], fallback=True))
+    default = tomllib.loads(files[1]['content'])
+    assert default == {'host': MIRROR_HOST}
+    airgap = tomllib.loads(containerd.hosts_files(dict(REGISTRY, namespaces=['_default']))[1]['content'])
+    assert airgap['server'] == 'https://registry.site:5000'
 
 
 def test_unknown_capabilities_are_refused():
