@@ -12,6 +12,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+# The site registry's name as image names and certs.d directories spell it: a lower-case DNS name or an IPv4
+# address, without scheme or port (picocloud_registry_port is the port).
+_REGISTRY_HOST_RE = re.compile(r'(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*')
+
 
 def parse_os_release(text):
     """The KEY=value pairs of an os-release file, quotes removed; {} for None or empty text."""
@@ -175,6 +181,10 @@ def registry_endpoint(host, port, orchestrator):
     hosts.toml names them). An empty host means the site has no registry: {}."""
     if not host:
         return {}
+    if not isinstance(host, str) or not _REGISTRY_HOST_RE.fullmatch(host):
+        raise ValueError('picocloud_registry_name=%r is refused: use a lower-case host name or an IPv4 address, without '
+                         'scheme or port (image names and certs.d directories spell it so; the port is '
+                         'picocloud_registry_port)' % (host,))
     port = int(port)
     if not 0 < port < 65536:
         raise ValueError('picocloud_registry_port=%r is not a TCP port' % port)

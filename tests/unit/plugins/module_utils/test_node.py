@@ -141,6 +141,16 @@ def test_the_registry_endpoint_names_the_certs_d_files_of_the_orchestrators_runt
     assert node.registry_endpoint('reg.site', 443, 'k3s')['certs_dir'] == '/etc/picocloud/registry/certs.d/reg.site:443'
 
 
+@pytest.mark.parametrize('name', ['registry.site:5000', 'https://registry.site', 'Registry.Site', 'reg istry',
+                                  'fd00::1', '[fd00::1]', 'registry.site.', 'a' * 64 + '.site', 'reg\nistry'])
+def test_a_registry_name_that_no_image_name_can_spell_is_refused_naming_picocloud_registry_name(name):
+    with pytest.raises(ValueError) as caught:
+        node.registry_endpoint(name, 5000, 'swarm')
+    assert str(caught.value) == (
+        'picocloud_registry_name=%r is refused: use a lower-case host name or an IPv4 address, without scheme or port '
+        '(image names and certs.d directories spell it so; the port is picocloud_registry_port)' % (name,))
+
+
 def test_a_site_without_a_registry_has_an_empty_endpoint_and_a_bad_port_is_refused_by_name():
     assert node.registry_endpoint('', 5000, 'swarm') == {}
     with pytest.raises(ValueError, match=r"^picocloud_registry_port=70000 is not a TCP port$"):
