@@ -8,15 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-import re
-import subprocess
 import sys
 
 import pytest
-
-from ansible_collections.picocloud.edge.plugins.module_utils import node
 
 PLAYBOOK = '''
 - name: The site layer on its own
@@ -38,7 +32,7 @@ GOOD = {'name': 'registry.site', 'address': '10.0.0.11', 'none': ''}
 
 
 @pytest.fixture(scope='module')
-def played(tmp_path_factory):
+def played(tmp_path_factory, run_local_play):
     tmp_path = tmp_path_factory.mktemp('site-layer')
     out = tmp_path / 'out'
     out.mkdir()
@@ -47,19 +41,7 @@ def played(tmp_path_factory):
         'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable, 'picocloud_site': 'unit',
                  'picocloud_secrets_dir': str(tmp_path / 'secrets')},
         'children': {'picocloud': {'hosts': hosts}}}}
-    (tmp_path / 'hosts.json').write_text(json.dumps(inventory))
-    (tmp_path / 'play.yml').write_text(PLAYBOOK % {'out': out})
-    env = dict(os.environ)
-    # the directory holding ansible_collections/ of the copy under test (module_utils/node.py is 5 levels down)
-    env['ANSIBLE_COLLECTIONS_PATH'] = os.path.abspath(os.path.join(os.path.dirname(node.__file__), *(['..'] * 5)))
-    env['ANSIBLE_NOCOLOR'] = '1'
-    env['ANSIBLE_FORCE_COLOR'] = '0'
-    env['ANSIBLE_LOCALHOST_WARNING'] = 'false'
-    binary = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
-    proc = subprocess.run([binary, '-i', str(tmp_path / 'hosts.json'), str(tmp_path / 'play.yml')],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300, check=False)
-    log = proc.stdout.decode('utf-8', 'replace')
-    recap = dict(re.findall(r'^(\w+)\s+: (ok=.*)$', log, re.M))
+    log, recap = run_local_play(tmp_path, inventory, PLAYBOOK % {'out': out})
     assert set(recap) == set(hosts), log
     return log, recap, {path.name.split('.')[0] for path in out.iterdir()}
 
