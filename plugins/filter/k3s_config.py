@@ -129,11 +129,12 @@ def k3s_kubeconfig_remove(existing, context):
 
 
 @_filter
-def k3s_version(text):
-    """``k3s --version`` output or a version -> {version, major, minor, patch, pre, build}."""
+def k3s_version(text, release=False):
+    """``k3s --version`` output or a version -> {version, major, minor, patch, pre, build}; ``release``: a version
+    to install (k3s_version), which must have its build suffix (+k3s1)."""
     if isinstance(text, str) and ' version ' in text:
         text = version.from_output(text)
-    parsed = version.parse(text)
+    parsed = version.release(text) if release else version.parse(text)
     parsed.pop('key')
     return parsed
 

@@ -384,6 +384,31 @@ def test_stand_in_even_server_count_is_refused_before_any_change(cluster, tmp_pa
     assert cluster.snapshot() == snapshot
 
 
+@pytest.mark.parametrize('extra, message', [
+    ({'k3s_node_labels': ['zone=a,b=c']},
+     "k3s_node_labels: 'zone=a,b=c' has no valid value: 'a,b=c' must be empty or at most 63 letters, digits, - _ . "
+     "(starting and ending with a letter or digit)"),
+    ({'k3s_config_dropins': {'60-data': {'d': '/mnt/ssd/k3s'}}},
+     "drop-in 60-data: 'd' is set by the role from its own variables; it cannot be overridden here"),
+    ({'k3s_vip': 'FIRST'}, 'k3s_vip=FIRST is the address of a k3s node (their addresses: '),
+    ({'k3s_vip': '169.254.1.1'},
+     "k3s_vip: '169.254.1.1' cannot be a VIP: it is not a unicast address that a server can claim on its network"),
+], ids=['label-with-a-comma', 'dropin-data-dir-short-flag', 'vip-of-a-node', 'vip-link-local'])
+def test_stand_in_bad_config_input_is_refused_in_validation_on_every_node_before_any_change(cluster, extra, message):
+    """A stand-in ran, not k3s: config.yaml, the drop-ins and the kube-vip manifest are rendered in the validation
+    play, so a bad value stops the run there with the message that names the variable (or drop-in), and no node
+    changed. (FIRST stands for the first server's address.)"""
+    first = cluster.site.address(cluster.first)
+    extra = dict((key, first if value == 'FIRST' else value) for key, value in extra.items())
+    message = message.replace('FIRST', first)
+    snapshot = cluster.snapshot()
+    run = cluster.run(extra_vars=extra)
+    assert run.rc != 0
+    assert message in run.failure_text(), run.failure_text()
+    assert run.changed == 0, run.changed_tasks()
+    assert cluster.snapshot() == snapshot
+
+
 def test_stand_in_checksum_mismatch_is_refused_on_the_controller_before_any_change(cluster, tmp_path):
     """A stand-in ran, not k3s: a binary that differs from sha256sum-amd64.txt stops the run; no node changed."""
     artifacts = build_artifacts(str(tmp_path / 'tampered'), VERSION)

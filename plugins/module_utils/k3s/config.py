@@ -60,8 +60,13 @@ SERVER_ONLY = ('cluster-init', 'tls-san', 'disable', 'write-kubeconfig-mode', 'd
                'kube-apiserver-arg', 'kube-controller-manager-arg', 'kube-scheduler-arg', 'etcd-arg')
 # Secrets that must never be in a config file; k3s reads them from files instead.
 SECRET_KEYS = ('token', 't', 'agent-token', 'etcd-s3-secret-key')
-# Keys that the renderer owns: a drop-in or `extra` may not override them.
-OWNED_KEYS = ('token-file', 'write-kubeconfig-mode', 'server', 'cluster-init')
+# Keys that the renderer owns or whose paths the role hard-codes (/var/lib/rancher/k3s, /etc/rancher/k3s/k3s.yaml,
+# /etc/rancher/k3s/registries.yaml): a drop-in or `extra` may not override them. k3s's config file parser turns a
+# one-letter key into the short flag, so the short names (k3s server/agent reference: --server, -s; --data-dir, -d;
+# --write-kubeconfig, -o) are owned too. node-name is the inventory name the role waits for; datastore-endpoint may
+# hold a password, so it comes only from k3s_datastore_endpoint, which the role writes with no log and no diff.
+OWNED_KEYS = ('token-file', 'write-kubeconfig-mode', 'server', 's', 'cluster-init', 'data-dir', 'd', 'write-kubeconfig',
+              'o', 'private-registry', 'node-name', 'datastore-endpoint')
 
 _CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
 _FLAG_RE = re.compile(r'[a-z0-9]+(?:-[a-z0-9]+)*\+?')
@@ -69,7 +74,9 @@ _HOST_RE = re.compile(r'(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9]
                       r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*')
 _NODE_NAME_RE = re.compile(r'[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?')
 _ADDON_RE = re.compile(r'[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?')
-_IFACE_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,15}')
+# A Linux network interface name (the kernel's dev_valid_name: at most 15 bytes, no '/', ':' or white space, not '.'
+# or '..'); '@' is left out too, since `ip link` shows a veth's peer as `eth0@if2`, which is no name to pass on.
+_IFACE_RE = re.compile(r'(?!\.\.?$)[A-Za-z0-9_.-]{1,15}')
 _ARG_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9-]*=[^\x00-\x1f\x7f]*')
 _URL_RE = re.compile(r'https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?/?')
 _REGISTRY_RE = re.compile(r'\*|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)'
@@ -78,6 +85,10 @@ _ENDPOINT_RE = re.compile(r'https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-
 _DROPIN_RE = re.compile(r'[0-9]{2}-[a-z0-9][a-z0-9-]*')
 # A Kubernetes label name (the part after the prefix) or value (kubernetes.io, "Labels and Selectors").
 _LABEL_RE = re.compile(r'[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?')
+# A label key: an optional DNS subdomain prefix (at most 253 characters) and '/', then a name as _LABEL_RE.
+_LABEL_KEY_RE = re.compile(r'(?:(?=[^/]{1,253}/)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?'
+                           + _LABEL_RE.pattern)
+_TAINT_EFFECTS = ('NoSchedule', 'PreferNoSchedule', 'NoExecute')
 _RUNTIME_RE = re.compile(r'(?:unix://)?/[A-Za-z0-9._/-]+')
 _UNIT_RE = re.compile(r'[A-Za-z0-9:_.@-]{1,250}\.(?:service|socket|target|mount|device)')
 
@@ -110,6 +121,29 @@ def _ip(value, field):
         return str(ipaddress.ip_address(_text(value, field)))
     except ValueError:
         raise K3sError('%s: %r is not an IP address' % (field, value))
+
+
+def interface_name(value, field):
+    """A network interface name as the kernel accepts it (eth0, wlan0, eth0.100, br-lan), else K3sError naming
+    ``field``."""
+    if not isinstance(value, str) or not _IFACE_RE.fullmatch(value):
+        raise K3sError('%s: %r is not a network interface name (at most 15 letters, digits, _ . -, as `ip link` names '
+                       'it without any @peer, e.g. eth0 or eth0.100)' % (field, value))
+    return value
+
+
+def vip_address(value, field='k3s_vip'):
+    """The API VIP: an address a server can claim on its network (ARP), so not unspecified, loopback, multicast,
+    link-local or reserved, else K3sError naming ``field``."""
+    try:
+        address = ipaddress.ip_address(value if isinstance(value, str) else '')
+    except ValueError:
+        raise K3sError('%s: %r must be an IP address on the servers\' network' % (field, value))
+    if (address.is_unspecified or address.is_loopback or address.is_multicast or address.is_link_local
+            or address.is_reserved):
+        raise K3sError('%s: %r cannot be a VIP: it is not a unicast address that a server can claim on its network'
+                       % (field, value))
+    return str(address)
 
 
 def _ips(value, field):
@@ -198,6 +232,56 @@ def _check_value(value, field):
     raise K3sError('%s: %r must be a string, a number, a boolean or a list of strings' % (field, value))
 
 
+def _label_key(key, item, field):
+    if not _LABEL_KEY_RE.fullmatch(key):
+        raise K3sError('%s: %r has no valid key: %r must be a name of at most 63 letters, digits, - _ . (starting and '
+                       'ending with a letter or digit), optionally after a lower-case DNS subdomain of at most 253 '
+                       'characters and /' % (field, item, key))
+
+
+def _label_value(value, item, field):
+    if value and not _LABEL_RE.fullmatch(value):
+        raise K3sError('%s: %r has no valid value: %r must be empty or at most 63 letters, digits, - _ . (starting '
+                       'and ending with a letter or digit)' % (field, item, value))
+
+
+def node_label(item, field='k3s_node_labels'):
+    """One ``node-label`` entry, ``key=value`` with Kubernetes label syntax (kubernetes.io, "Labels and Selectors").
+
+    k3s joins the entries with commas into the kubelet's ``--node-labels``, and the kubelet refuses labels in the
+    kubernetes.io and k8s.io namespaces (all but a few, ``node-role.kubernetes.io/*`` since Kubernetes 1.16); such
+    a prefix is refused here, whatever the kubelet's exceptions.
+    """
+    item = _text(item, field)
+    key, sep, value = item.partition('=')
+    if not sep:
+        raise K3sError('%s: %r must be key=value, e.g. zone=rack-a' % (field, item))
+    _label_key(key, item, field)
+    prefix = key.rpartition('/')[0]
+    for namespace in ('kubernetes.io', 'k8s.io'):
+        if prefix == namespace or prefix.endswith('.' + namespace):
+            raise K3sError('%s: %r is in the %s namespace: the kubelet refuses kubernetes.io and k8s.io labels in '
+                           '--node-labels (node-role.kubernetes.io/* since Kubernetes 1.16), so the role refuses '
+                           'them; set such a label with kubectl label' % (field, item, namespace))
+    _label_value(value, item, field)
+    return item
+
+
+def node_taint(item, field='k3s_node_taints'):
+    """One ``node-taint`` entry, ``key[=value]:Effect`` (kubectl taint's syntax; Effect NoSchedule,
+    PreferNoSchedule or NoExecute)."""
+    item = _text(item, field)
+    pair, sep, effect = item.rpartition(':')
+    if not sep:
+        raise K3sError('%s: %r must be key[=value]:Effect, e.g. dedicated=gpu:NoSchedule' % (field, item))
+    if effect not in _TAINT_EFFECTS:
+        raise K3sError('%s: %r has effect %r; it must be %s' % (field, item, effect, ', '.join(_TAINT_EFFECTS)))
+    key, _sep, value = pair.partition('=')
+    _label_key(key, item, field)
+    _label_value(value, item, field)
+    return item
+
+
 def config_dict(settings):
     """The config.yaml content of one node as an ordered dict of k3s flag names.
 
@@ -245,7 +329,8 @@ def config_dict(settings):
     if settings.get('node_name'):
         name = _text(settings['node_name'], 'node_name')
         if not _NODE_NAME_RE.fullmatch(name):
-            raise K3sError('node_name: %r is not a valid Kubernetes node name (lower-case RFC 1123)' % (name,))
+            raise K3sError('node_name: %r is not a valid Kubernetes node name (lower-case RFC 1123); it is the host\'s '
+                           'inventory name, so rename the host there' % (name,))
         config['node-name'] = name
     if settings.get('node_ip'):
         config['node-ip'] = _ips(settings['node_ip'], 'node_ip')
@@ -267,15 +352,12 @@ def config_dict(settings):
                 if settings.get(key):
                     config[key.replace('_', '-')] = _path(settings[key], key)
     if settings.get('flannel_iface'):
-        iface = _text(settings['flannel_iface'], 'flannel_iface')
-        if not _IFACE_RE.fullmatch(iface):
-            raise K3sError('flannel_iface: %r is not a network interface name' % (iface,))
-        config['flannel-iface'] = iface
+        config['flannel-iface'] = interface_name(settings['flannel_iface'], 'k3s_flannel_iface')
     args = _flags(settings.get('kubelet_args'), 'kubelet_args', _ARG_RE, 'a kubelet flag as name=value')
     if args:
         config['kubelet-arg'] = args
-    for key, flag in (('node_labels', 'node-label'), ('node_taints', 'node-taint')):
-        values = [_text(item, key) for item in _list(settings.get(key), key)]
+    for key, flag, check in (('node_labels', 'node-label', node_label), ('node_taints', 'node-taint', node_taint)):
+        values = [check(item) for item in _list(settings.get(key), 'k3s_' + key)]
         if values:
             config[flag] = values
     if settings.get('container_runtime_endpoint'):
@@ -283,7 +365,7 @@ def config_dict(settings):
         if not _RUNTIME_RE.fullmatch(endpoint):
             raise K3sError('container_runtime_endpoint: %r must be a unix socket path or unix:// URL' % (endpoint,))
         config['container-runtime-endpoint'] = endpoint
-    config.update(_check_extra(settings.get('extra') or {}, role, 'extra'))
+    config.update(_check_extra(settings.get('extra') or {}, role, 'k3s_%s_config_extra' % role))
     return config
 
 
@@ -348,7 +430,8 @@ def registries_dict(registry):
     registry = dict(registry or {})
     url = _text(registry.get('url'), 'url').rstrip('/')
     if not _ENDPOINT_RE.fullmatch(url):
-        raise K3sError('url: %r must be the http(s) URL of the site registry, e.g. https://registry.site:5000' % (url,))
+        raise K3sError('url: %r must be the http(s) URL of the site registry, e.g. https://registry.site:5000 '
+                       '(k3s_registry_host is its host:port)' % (url,))
     own = url.split('://', 1)[1].split('/', 1)[0]
     names = [own]
     for name in _list(registry.get('namespaces'), 'namespaces'):

@@ -27,7 +27,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import re
 
 from ansible_collections.picocloud.edge.plugins.module_utils.k3s import K3sError
@@ -40,8 +39,7 @@ IMAGE = 'ghcr.io/kube-vip/kube-vip'
 # kube-vip's flag defaults (cmd/kube-vip.go).
 DEFAULTS = {'port': 6443, 'lease_name': 'plndr-cp-lock', 'lease_duration': 15, 'renew_deadline': 10,
             'retry_period': 2, 'prometheus_server': ':2112'}
-_IFACE_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,15}')
-_IMAGE_RE = re.compile(r'[a-z0-9][a-z0-9._:/-]*[a-z0-9](?:@sha256:[0-9a-f]{64})?')
+_IMAGE_RE = re.compile(r'[a-z0-9][a-z0-9._:/-]*[a-z0-9]')
 _TAG_RE = re.compile(r'v?[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.+_-]*')
 _LEASE_RE = re.compile(r'[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?')
 
@@ -61,18 +59,17 @@ def manifest_dict(settings):
     ``lease_name``, ``lease_duration``, ``renew_deadline``, ``retry_period`` and ``kubeconfig``.
     """
     settings = dict(settings or {})
-    try:
-        vip = str(ipaddress.ip_address(settings.get('vip') or ''))
-    except ValueError:
-        raise K3sError('vip: %r must be an IP address on the servers\' network' % (settings.get('vip'),))
-    iface = settings.get('interface')
-    if not isinstance(iface, str) or not _IFACE_RE.fullmatch(iface):
-        raise K3sError('interface: %r must be the network interface that carries the VIP, e.g. eth0' % (iface,))
+    vip = k3s_config.vip_address(settings.get('vip'))
+    iface = k3s_config.interface_name(settings.get('interface'), 'k3s_vip_interface')
     version = settings.get('version')
     if not isinstance(version, str) or not _TAG_RE.fullmatch(version):
-        raise K3sError('version: %r must be a kube-vip release tag, e.g. v1.2.3' % (version,))
+        raise K3sError('version: %r must be a kube-vip release tag, e.g. v1.2.3 (k3s_kube_vip_version)' % (version,))
     image = settings.get('image') or IMAGE
-    if not isinstance(image, str) or not _IMAGE_RE.fullmatch(image) or '@' in image:
+    if isinstance(image, str) and ('@' in image or ':' in image.rpartition('/')[2]):
+        # A ':' in the first of several segments is a registry's port; in the last one it starts a tag.
+        raise K3sError('image: %r must be an image name without tag or digest: k3s_kube_vip_image names the image, '
+                       'set the tag in k3s_kube_vip_version instead' % (image,))
+    if not isinstance(image, str) or not _IMAGE_RE.fullmatch(image):
         raise K3sError('image: %r must be an image name without tag, e.g. registry.site:5000/kube-vip/kube-vip'
                        % (image,))
     port = _int(settings.get('port', DEFAULTS['port']), 'port', 1, 65535)

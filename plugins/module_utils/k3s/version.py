@@ -45,6 +45,16 @@ def parse(text, field='version'):
             'key': key}
 
 
+def release(text, field='k3s_version'):
+    """A version to install (``parse``), which must carry the build suffix: ``k3s --version`` always prints one
+    (``+k3s1``; the test suite's stand-in prints ``+standin1``), so a version without it never matches the binary."""
+    parsed = parse(text, field=field)
+    if not parsed['build']:
+        raise K3sError('%s: %r has no build suffix; k3s --version prints one, so give the whole release, e.g. '
+                       'v1.30.2+k3s1' % (field, text))
+    return parsed
+
+
 def from_output(text, field='k3s --version'):
     """The version that ``k3s --version`` printed (its first line: ``k3s version v1.33.4+k3s1 (abc123)``)."""
     if not isinstance(text, str) or not text.strip():
@@ -67,7 +77,7 @@ def step(current, target, node='node'):
     node and both versions.
     """
     now = parse(current, field='%s: installed version' % node)
-    want = parse(target, field='k3s_version')
+    want = release(target)
     if now['key'] == want['key']:
         return 'same'
     if want['key'] < now['key']:
@@ -92,7 +102,7 @@ def upgrade_plan(installed, target):
     Returns ``{target, minor, upgrade: [nodes], same: [nodes], errors: [messages]}`` with nodes in
     the order given. A node without k3s is an error (install it with the site playbook first).
     """
-    want = parse(target, field='k3s_version')
+    want = release(target)
     if not isinstance(installed, dict) or not installed:
         raise K3sError('installed: expected {node: installed version}, got %r' % (installed,))
     plan = {'target': want['version'], 'minor': _minor(want), 'upgrade': [], 'same': [], 'errors': []}

@@ -45,8 +45,8 @@ def test_containerd_version_reports_the_config_schema():
 
 @pytest.mark.parametrize('call, message', [
     (lambda: containerd_filters.containerd_version('docker 24'), '^containerd_version: containerd version'),
-    (lambda: containerd_filters.containerd_config({'cgroup_driver': 'x'}, '1.6.20'), '^containerd_config: cgroup'),
-    (lambda: containerd_filters.containerd_hosts({'url': 'ftp://x'}), '^containerd_hosts: url'),
+    (lambda: containerd_filters.containerd_config({'cgroup_driver': 'x'}, '1.6.20'), '^containerd_config: containerd_cgroup_driver'),
+    (lambda: containerd_filters.containerd_hosts({'url': 'ftp://x'}), '^containerd_hosts: containerd_registry_host'),
     (lambda: k3s_filters.k3s_config({'role': 'agent'}), '^k3s_config: server_url'),
     (lambda: k3s_filters.k3s_unit('master'), "^k3s_unit: role: 'master'"),
     (lambda: k3s_filters.k3s_unit('agent', needs=['containerd']), "^k3s_unit: needs: 'containerd' is not a systemd"),
@@ -66,6 +66,15 @@ def test_containerd_version_reports_the_config_schema():
 def test_domain_errors_become_filter_errors_that_name_the_filter(call, message):
     with pytest.raises(AnsibleFilterError, match=message):
         call()
+
+
+def test_k3s_version_with_release_refuses_a_version_without_its_build_suffix():
+    assert k3s_filters.k3s_version('v1.30.2')['build'] is None
+    assert k3s_filters.k3s_version('v1.33.0+standin1', release=True)['build'] == 'standin1'
+    with pytest.raises(AnsibleFilterError) as info:
+        k3s_filters.k3s_version('v1.30.2', release=True)
+    assert str(info.value) == ("k3s_version: k3s_version: 'v1.30.2' has no build suffix; k3s --version prints one, so "
+                               "give the whole release, e.g. v1.30.2+k3s1")
 
 
 def test_k3s_unit_returns_name_paths_and_content():

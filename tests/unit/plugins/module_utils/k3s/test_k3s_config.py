@@ -302,3 +302,77 @@ def test_bad_node_labels_are_refused_naming_the_label(labels, message):
     with pytest.raises(K3sError) as info:
         config.node_labels(PI4_FACTS, labels)
     assert re.fullmatch(message + r'.*', str(info.value), re.S), str(info.value)
+
+
+@pytest.mark.parametrize('labels, taints', [
+    (['zone=rack-a', 'picocloud.test/fault=blackhole', 'example.com/empty=', 'a_b.c-d=X_1.y-2', 'x' * 63 + '=' + 'y' * 63,
+      'a' * 253 + '/n=v'],
+     ['dedicated=gpu:NoSchedule', 'CriticalAddonsOnly=true:NoExecute', 'node-role.kubernetes.io/control-plane:NoSchedule',
+      'spot=:PreferNoSchedule']),
+])
+def test_labels_and_taints_in_kubernetes_syntax_are_rendered_verbatim(labels, taints):
+    data = _load(config.render_config(dict(AGENT, node_labels=labels, node_taints=taints)))
+    assert data['node-label'] == labels
+    assert data['node-taint'] == taints
+
+
+_KEY = (" must be a name of at most 63 letters, digits, - _ . (starting and ending with a letter or digit), optionally "
+        "after a lower-case DNS subdomain of at most 253 characters and /")
+_VALUE = " must be empty or at most 63 letters, digits, - _ . (starting and ending with a letter or digit)"
+_KUBE = (" namespace: the kubelet refuses kubernetes.io and k8s.io labels in --node-labels (node-role.kubernetes.io/* "
+         "since Kubernetes 1.16), so the role refuses them; set such a label with kubectl label")
+
+
+@pytest.mark.parametrize('label, message', [
+    ('zone', "k3s_node_labels: 'zone' must be key=value, e.g. zone=rack-a"),
+    ('yes', "k3s_node_labels: 'yes' must be key=value, e.g. zone=rack-a"),
+    ('zone=rack a', "k3s_node_labels: 'zone=rack a' has no valid value: 'rack a'" + _VALUE),
+    ('zone=a,b=c', "k3s_node_labels: 'zone=a,b=c' has no valid value: 'a,b=c'" + _VALUE),
+    ('zone=' + 'a' * 64, "k3s_node_labels: 'zone=%s' has no valid value: '%s'" % ('a' * 64, 'a' * 64) + _VALUE),
+    (' zone=a ', "k3s_node_labels: ' zone=a ' has no valid key: ' zone'" + _KEY),
+    ('=a', "k3s_node_labels: '=a' has no valid key: ''" + _KEY),
+    ('Example.com/zone=a', "k3s_node_labels: 'Example.com/zone=a' has no valid key: 'Example.com/zone'" + _KEY),
+    ('a/b/c=d', "k3s_node_labels: 'a/b/c=d' has no valid key: 'a/b/c'" + _KEY),
+    ('a' * 254 + '/n=v', "k3s_node_labels: '%s/n=v' has no valid key: '%s/n'" % ('a' * 254, 'a' * 254) + _KEY),
+    ('node-role.kubernetes.io/worker=true',
+     "k3s_node_labels: 'node-role.kubernetes.io/worker=true' is in the kubernetes.io" + _KUBE),
+    ('kubernetes.io/hostname=x', "k3s_node_labels: 'kubernetes.io/hostname=x' is in the kubernetes.io" + _KUBE),
+    ('node.k8s.io/x=y', "k3s_node_labels: 'node.k8s.io/x=y' is in the k8s.io" + _KUBE),
+    (5, 'k3s_node_labels: 5 must be a non-empty string without control characters'),
+])
+def test_a_node_label_the_kubelet_would_refuse_is_refused_naming_k3s_node_labels(label, message):
+    with pytest.raises(K3sError) as info:
+        config.render_config(dict(AGENT, node_labels=[label]))
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize('taint, message', [
+    ('dedicated=gpu', "k3s_node_taints: 'dedicated=gpu' must be key[=value]:Effect, e.g. dedicated=gpu:NoSchedule"),
+    ('dedicated=gpu:NoSchedul',
+     "k3s_node_taints: 'dedicated=gpu:NoSchedul' has effect 'NoSchedul'; it must be NoSchedule, PreferNoSchedule, "
+     "NoExecute"),
+    ('dedicated=gpu:', "k3s_node_taints: 'dedicated=gpu:' has effect ''; it must be NoSchedule, PreferNoSchedule, "
+     "NoExecute"),
+    ('dedicated=g pu:NoSchedule', "k3s_node_taints: 'dedicated=g pu:NoSchedule' has no valid value: 'g pu'" + _VALUE),
+    ('a=b=c:NoExecute', "k3s_node_taints: 'a=b=c:NoExecute' has no valid value: 'b=c'" + _VALUE),
+    ('a:b:NoExecute', "k3s_node_taints: 'a:b:NoExecute' has no valid key: 'a:b'" + _KEY),
+    (':NoExecute', "k3s_node_taints: ':NoExecute' has no valid key: ''" + _KEY),
+])
+def test_a_node_taint_that_is_not_key_value_effect_is_refused_naming_k3s_node_taints(taint, message):
+    with pytest.raises(K3sError) as info:
+        config.render_config(dict(AGENT, node_taints=[taint]))
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize('key', ['s', 'server', 'data-dir', 'd', 'write-kubeconfig', 'o', 'private-registry', 'd+',
+                                 'node-name', 'datastore-endpoint'])
+def test_keys_whose_paths_the_role_hard_codes_and_short_flag_names_are_owned(key):
+    with pytest.raises(K3sError) as info:
+        config.render_config(dict(AGENT, extra={key: '/mnt/ssd/k3s'}))
+    assert str(info.value) == ("k3s_agent_config_extra: %r is set by the role from its own variables; it cannot be "
+                               "overridden here"
+                               % (key,))
+    with pytest.raises(K3sError) as info:
+        config.dropin('50-site', {key: '/mnt/ssd/k3s'}, role='server')
+    assert str(info.value) == ("drop-in 50-site: %r is set by the role from its own variables; it cannot be "
+                               "overridden here" % (key,))

@@ -87,3 +87,27 @@ def test_a_bad_target_or_an_empty_inventory_is_refused_before_any_node_is_looked
         version.upgrade_plan({'pi-1': 'v1.33.4+k3s1'}, 'latest')
     with pytest.raises(K3sError, match='^installed: expected'):
         version.upgrade_plan({}, 'v1.33.4+k3s1')
+
+
+@pytest.mark.parametrize('text', ['v1.30.2+k3s1', 'v1.33.0+standin1', 'v1.34.0-rc1+k3s1'])
+def test_a_release_to_install_has_its_build_suffix(text):
+    assert version.release(text)['version'] == text
+
+
+@pytest.mark.parametrize('text', ['v1.30.2', 'v1.34.0-rc1'])
+def test_a_release_without_its_build_suffix_is_refused_naming_k3s_version_with_an_example(text):
+    message = ('k3s_version: %r has no build suffix; k3s --version prints one, so give the whole release, e.g. '
+               'v1.30.2+k3s1' % (text,))
+    with pytest.raises(K3sError) as info:
+        version.release(text)
+    assert str(info.value) == message
+    with pytest.raises(K3sError) as info:
+        version.upgrade_plan({'pi-1': 'v1.30.1+k3s1'}, text)
+    assert str(info.value) == message
+    with pytest.raises(K3sError) as info:
+        version.step('v1.30.1+k3s1', text, node='pi-1')
+    assert str(info.value) == message
+
+
+def test_an_installed_version_is_still_read_without_a_suffix():
+    assert version.parse('v1.30.2')['build'] is None
