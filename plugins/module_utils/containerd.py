@@ -391,7 +391,7 @@ def hosts_files(registry):
         if namespace not in namespaces:
             namespaces.append(namespace)
     return [{'namespace': namespace, 'path': '%s/hosts.toml' % namespace,
-             'dest': '%s/%s/hosts.toml' % (certs_dir.rstrip('/'), namespace),
+             'dest': posixpath.join(certs_dir, namespace, 'hosts.toml'),
              'content': render_hosts(namespace, mirror, tls=registry.get('tls'),
                                      fallback=bool(registry.get('fallback')))}
             for namespace in namespaces]
